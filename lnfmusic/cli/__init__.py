@@ -1,0 +1,1 @@
+"""The `lnf` command line: a thin layer over the library."""

@@ -1,0 +1,34 @@
+"""The ``lnf`` command: a click group whose commands live one per module."""
+
+from __future__ import annotations
+
+import click
+
+from lnfmusic import __version__
+from lnfmusic.cli.data_cmd import data
+from lnfmusic.cli.evaluate_cmd import evaluate
+from lnfmusic.cli.sample_cmd import sample, text_sample
+from lnfmusic.cli.train_cmd import train
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
+
+
+@click.group(context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="lnf")
+def cli() -> None:
+    """Latent normalizing flows for polyphonic music and text (Ziegler & Rush 2019).
+
+    Train with `lnf train`, measure with `lnf evaluate`, generate with `lnf sample`
+    (MIDI) and `lnf text-sample`; manage datasets with `lnf data`.
+    """
+
+
+cli.add_command(data)
+cli.add_command(train)
+cli.add_command(evaluate)
+cli.add_command(sample)
+cli.add_command(text_sample)
+
+
+def main() -> None:
+    cli(prog_name="lnf")

@@ -1,0 +1,1 @@
+"""Normalizing flows: scalar transforms, flows within a time step (hidden) and across time, the priors."""

@@ -1,0 +1,1 @@
+"""Training: presets, the ELBO loop, KL annealing, checkpoints."""
