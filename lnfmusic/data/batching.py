@@ -1,0 +1,73 @@
+"""Padded, length-bucketed batches with masks.
+
+Sequences are sorted by length and cut into chunks of ``batch_size`` (so a batch wastes
+little padding); the order of the chunks is shuffled under a seed. Within a batch the
+lengths are in descending order, so packed RNNs need no re-sorting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+
+@dataclass
+class Batch:
+    """``x``: music ``(B, T, 88)`` float 0/1, text ``(B, T)`` int64 (padding 0);
+    ``lengths`` ``(B,)`` descending; ``mask`` ``(B, T)`` True on real steps; ``index`` ``(B,)``
+    positions of the sequences in their source list."""
+
+    x: Tensor
+    lengths: Tensor
+    mask: Tensor
+    index: Tensor
+
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.x.to(device), self.lengths.to(device), self.mask.to(device),
+                     self.index.to(device))
+
+    def __len__(self) -> int:
+        return int(self.lengths.shape[0])
+
+
+def make_batch(seqs: list[np.ndarray], index: list[int] | None = None) -> Batch:
+    """Pad ``seqs`` (sorted here by descending length) into one :class:`Batch`."""
+    index = list(range(len(seqs))) if index is None else list(index)
+    order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
+    seqs = [seqs[i] for i in order]
+    index = [index[i] for i in order]
+    lengths = torch.tensor([len(s) for s in seqs], dtype=torch.long)
+    T = int(lengths.max())
+    first = seqs[0]
+    if first.ndim == 2:  # music rolls
+        x = torch.zeros(len(seqs), T, first.shape[1], dtype=torch.float32)
+    else:
+        x = torch.zeros(len(seqs), T, dtype=torch.long)
+    for i, s in enumerate(seqs):
+        x[i, : len(s)] = torch.from_numpy(np.asarray(s)).to(x.dtype)
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    return Batch(x, lengths, mask, torch.tensor(index, dtype=torch.long))
+
+
+def iterate_batches(
+    seqs: list[np.ndarray], batch_size: int, shuffle: bool = False, seed: int = 0
+) -> Iterator[Batch]:
+    """Length-bucketed batches; deterministic for a given ``seed``.
+
+    With ``shuffle`` the sequences are shuffled before a stable sort by length (so equal
+    lengths mix between epochs) and the chunk order is shuffled too.
+    """
+    n = len(seqs)
+    rng = np.random.default_rng(seed)
+    idx = rng.permutation(n) if shuffle else np.arange(n)
+    lengths = np.array([len(seqs[i]) for i in idx])
+    idx = idx[np.argsort(-lengths, kind="stable")]
+    chunks = [idx[i : i + batch_size] for i in range(0, n, batch_size)]
+    if shuffle:
+        chunks = [chunks[i] for i in rng.permutation(len(chunks))]
+    for chunk in chunks:
+        yield make_batch([seqs[i] for i in chunk], [int(i) for i in chunk])
