@@ -65,6 +65,7 @@ class TrainConfig:
     min_lr: float = 1e-5
     eval_samples: int = 1  # ELBO samples on the validation set each epoch
     max_nonfinite: int = 10  # consecutive non-finite batches tolerated before stopping
+    max_sequences: int | None = None  # use only the first N train and valid sequences (tiny)
     seed: int = 0
 
 
@@ -134,5 +135,6 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
         m.flow_layers, m.num_layers = 2, 1
         m.prior_dropout = 0.0
         t.batch_size, t.epochs = 16, 2
+        t.max_sequences = 256
         t.kl_zero_epochs, t.kl_ramp_epochs = 0.5, 1
     return RunConfig(preset=name, model=m, train=t)

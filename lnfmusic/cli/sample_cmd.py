@@ -2,20 +2,210 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Any
+
 import click
 
-from lnfmusic.cli.common import handle_errors, not_implemented
+from lnfmusic.cli.common import handle_errors, resolve_device, stderr, stdout
+from lnfmusic.errors import LnfError
+
+CHECKPOINT_HELP = "Checkpoint to sample from  [default: the shipped models/default.pt]"
+
+
+def _load(checkpoint: Path | None, device: str) -> tuple[Any, dict[str, Any], Path]:
+    from lnfmusic.sample import default_checkpoint_path
+    from lnfmusic.train.checkpoint import load_model
+
+    path = checkpoint if checkpoint is not None else default_checkpoint_path()
+    model, ckpt = load_model(path, device)
+    return model, ckpt, path
+
+
+def output_paths(out: str, num: int) -> list[Path]:
+    """``out`` for one sample; ``out`` with ``{i}`` replaced by 0..num-1 for several."""
+    if "{i}" not in out:
+        if num > 1:
+            raise LnfError(f"--num {num} needs '{{i}}' in --out (e.g. song_{{i}}.mid)", out)
+        return [Path(out)]
+    return [Path(out.replace("{i}", str(i))) for i in range(num)]
+
+
+def midi_summary(path: Path) -> tuple[int, float]:
+    """Number of notes and duration in seconds of a written MIDI file."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(path))
+    return sum(len(inst.notes) for inst in pm.instruments), float(pm.get_end_time())
 
 
 @click.command()
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=CHECKPOINT_HELP,
+)
+@click.option(
+    "--out", required=True, help="MIDI file to write; use {i} for several samples (song_{i}.mid)."
+)
+@click.option("--num", type=int, default=1, help="Number of samples.")
+@click.option(
+    "--length",
+    type=int,
+    default=None,
+    help="Length T in time steps  [default: drawn from the model's p(T)]",
+)
+@click.option(
+    "--temperature",
+    type=float,
+    default=1.0,
+    help="Scale of the prior's base noise (LSTM: divides the logits).",
+)
+@click.option(
+    "--threshold",
+    type=float,
+    default=None,
+    help="Play a note when p > THRESHOLD instead of sampling it.",
+)
+@click.option("--bpm", type=float, default=120.0, help="Tempo in beats per minute.")
+@click.option(
+    "--program",
+    type=click.IntRange(0, 127),
+    default=0,
+    help="General MIDI program (0 = acoustic grand piano).",
+)
+@click.option(
+    "--articulation",
+    type=click.Choice(["hold", "restrike"]),
+    default="hold",
+    help="hold: consecutive active steps merge into one note; restrike: one note per step.",
+)
+@click.option("--seed", type=int, default=0, help="Sample i uses seed SEED + i.")
+@click.option(
+    "--roll-png",
+    type=str,
+    default=None,
+    help="Also draw the piano roll to this PNG ({i} for several; needs matplotlib).",
+)
+@click.option("--device", default="auto", help="auto, cpu or cuda[:N].")
 @handle_errors
-def sample() -> None:
+def sample(
+    checkpoint: Path | None,
+    out: str,
+    num: int,
+    length: int | None,
+    temperature: float,
+    threshold: float | None,
+    bpm: float,
+    program: int,
+    articulation: str,
+    seed: int,
+    roll_png: str | None,
+    device: str,
+) -> None:
     """Generate music from a checkpoint and write MIDI."""
-    not_implemented("sample")
+    from lnfmusic.io.atomic import atomic_path
+    from lnfmusic.io.midi import write_midi
+    from lnfmusic.sample import sample_music
+
+    if bpm <= 0:
+        raise LnfError(f"--bpm must be positive (got {bpm})")
+    paths = output_paths(out, num)
+    pngs = output_paths(roll_png, num) if roll_png is not None else None
+    if pngs is not None:
+        _check_matplotlib()
+    device = resolve_device(device)
+    model, ckpt, ckpt_path = _load(checkpoint, device)
+    try:
+        rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
+    except LnfError as e:
+        raise LnfError(e.message, ckpt_path) from None
+    meta = ckpt["dataset"].get("meta", {})
+    steps_per_beat = int(meta.get("steps_per_beat", 2) or 2)
+    pitch_offset = int(meta.get("pitch_offset", 21))
+    for i, (roll, path) in enumerate(zip(rolls, paths, strict=True)):
+        with atomic_path(path) as tmp:
+            write_midi(
+                roll,
+                tmp,
+                steps_per_beat=steps_per_beat,
+                bpm=bpm,
+                program=program,
+                articulation=articulation,
+                pitch_offset=pitch_offset,
+            )
+        notes, seconds = midi_summary(path)
+        line = f"wrote {path}: {len(roll)} steps, {notes} notes, {seconds:.1f} s, seed {seed + i}"
+        if pngs is not None:
+            from lnfmusic.io.plot import save_roll_png
+
+            save_roll_png(
+                roll,
+                pngs[i],
+                pitch_offset=pitch_offset,
+                steps_per_beat=steps_per_beat,
+                title=f"{path.name} (seed {seed + i})",
+            )
+            line += f"; roll {pngs[i]}"
+        stdout.print(line)
+
+
+def _check_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise LnfError("--roll-png needs matplotlib: pip install 'lnfmusic[plot]'") from None
 
 
 @click.command("text-sample")
+@click.option(
+    "--checkpoint",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Text checkpoint to sample from.",
+)
+@click.option("--num", type=int, default=1, help="Number of samples (one per line).")
+@click.option(
+    "--length",
+    type=int,
+    default=None,
+    help="Length in characters  [default: drawn from the model's p(T)]",
+)
+@click.option(
+    "--temperature",
+    type=float,
+    default=1.0,
+    help="Scale of the prior's base noise (LSTM: divides the logits).",
+)
+@click.option("--seed", type=int, default=0, help="Sample i uses seed SEED + i.")
+@click.option("--out", default="-", help="File to write, or - for stdout.")
+@click.option("--device", default="auto", help="auto, cpu or cuda[:N].")
 @handle_errors
-def text_sample() -> None:
-    """Generate text from a checkpoint."""
-    not_implemented("text-sample")
+def text_sample(
+    checkpoint: Path | None,
+    num: int,
+    length: int | None,
+    temperature: float,
+    seed: int,
+    out: str,
+    device: str,
+) -> None:
+    """Generate text from a checkpoint (one sample per line)."""
+    from lnfmusic.io.atomic import write_text_atomic
+    from lnfmusic.sample import sample_text
+
+    device = resolve_device(device)
+    model, ckpt, ckpt_path = _load(checkpoint, device)
+    try:
+        texts = sample_text(model, ckpt, num, length, temperature, seed)
+    except LnfError as e:
+        raise LnfError(e.message, ckpt_path) from None
+    body = "".join(t.replace("\n", " ") + "\n" for t in texts)
+    if out == "-":
+        sys.stdout.write(body)
+        sys.stdout.flush()
+    else:
+        write_text_atomic(out, body)
+        stderr.print(f"wrote {num} sample(s) to {out} (seeds {seed}..{seed + num - 1})")

@@ -113,6 +113,8 @@ def train(
     dataset_info = {"name": dataset.name, "kind": dataset.kind, "meta": dataset.meta,
                     "length_prior": prior.to_dict()}
     train_seqs, valid_seqs = dataset.splits["train"], dataset.splits["valid"]
+    if tc.max_sequences is not None:
+        train_seqs, valid_seqs = train_seqs[: tc.max_sequences], valid_seqs[: tc.max_sequences]
     n_batches = math.ceil(len(train_seqs) / tc.batch_size)
     nonfinite = 0
     warned = False

@@ -1,0 +1,191 @@
+"""``lnf evaluate`` end to end on tiny checkpoints trained here on synthetic data."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from lnfmusic.cli.main import cli
+from lnfmusic.config import preset
+from lnfmusic.data.dataset import load_dataset
+
+JSB_COUNTS = {"train": 229, "valid": 76, "test": 77}
+
+
+def write_jsb_like(folder: Path, seed: int = 0) -> Path:
+    """A ``jsb_chorales.pickle`` with JSB's split sizes but short random 4-voice pieces."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for split, n in JSB_COUNTS.items():
+        pieces = []
+        for _ in range(n):
+            T = int(rng.integers(4, 12))
+            root = int(rng.integers(48, 60))
+            pieces.append(
+                [
+                    tuple(
+                        int(p)
+                        for p in root + rng.choice([0, 4, 7, 12], 3) + int(rng.integers(0, 3))
+                    )
+                    for _ in range(T)
+                ]
+            )
+        data[split] = pieces
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "jsb_chorales.pickle", "wb") as f:
+        pickle.dump(data, f)
+    return folder
+
+
+def write_text_lines(path: Path, seed: int = 0) -> Path:
+    rng = np.random.default_rng(seed)
+    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
+    lines = [" ".join(rng.choice(words, int(rng.integers(2, 5)))) for _ in range(60)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def train_tiny(spec: str, model: str, run_dir: Path, data_dir: Path | None = None) -> Path:
+    """Train ``model`` (tiny preset, one epoch) on dataset ``spec``; returns ``last.pt``."""
+    from lnfmusic.train.loop import train
+
+    data = load_dataset(spec, data_dir)
+    data.splits["train"], data.splits["valid"] = data.splits["train"][:24], data.splits["valid"][:8]
+    config = preset("tiny", data.kind, model)
+    config.train.epochs = 1
+    summary = train(config, data, run_dir, progress=False)
+    return Path(summary["last"])
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("eval")
+    data_dir = write_jsb_like(root / "data")
+    text = write_text_lines(root / "lines.txt")
+    torch.manual_seed(0)
+    return {
+        "data_dir": data_dir,
+        "af-af": train_tiny("jsb", "af-af", root / "afaf", data_dir),
+        "lstm": train_tiny("jsb", "lstm", root / "lstm", data_dir),
+        "text": train_tiny(f"text:{text}", "iaf-scf", root / "text"),
+    }
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def numbers(text: str) -> list[str]:
+    return re.findall(r"-?\d+\.\d{3}\b", text)
+
+
+def test_one_checkpoint_prints_both_normalisations(checkpoints: dict, tmp_path: Path) -> None:
+    out_json = tmp_path / "r.json"
+    code, out, err = run(
+        "evaluate",
+        str(checkpoints["af-af"]),
+        "--samples",
+        "3",
+        "--elbo-samples",
+        "2",
+        "--data-dir",
+        str(checkpoints["data_dir"]),
+        "--split",
+        "test",
+        "--split",
+        "valid",
+        "--json",
+        str(out_json),
+        "--no-progress",
+        "--device",
+        "cpu",
+    )
+    assert code == 0, err
+    assert "IS-NLL paper" in out and "IS-NLL per-frame" in out and "nats/step" in out
+    doc = json.loads(out_json.read_text())
+    (result,) = doc["results"]
+    for split, n in (("test", 77), ("valid", 76)):
+        r = result["splits"][split]
+        assert r["num_sequences"] == n and r["samples"] == 3
+        assert f"{r['nll_paper']:.3f}" in out and f"{r['nll_frame']:.3f}" in out
+        # the per-frame number excludes p(T) but divides by fewer steps: both are finite
+        assert np.isfinite(r["nll_paper"]) and np.isfinite(r["nll_frame"])
+        assert r["neg_elbo_paper"] >= r["nll_paper"] - 0.05
+
+
+def test_two_checkpoints_give_a_grid_and_same_seed_same_numbers(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    args = [
+        "evaluate",
+        str(checkpoints["af-af"]),
+        str(checkpoints["lstm"]),
+        "--samples",
+        "2",
+        "--elbo-samples",
+        "1",
+        "--data-dir",
+        str(checkpoints["data_dir"]),
+        "--no-progress",
+        "--device",
+        "cpu",
+    ]
+    code, out, err = run(*args, "--json", str(tmp_path / "a.json"))
+    assert code == 0, err
+    assert "RNN-NADE (paper)" in out and "JSB" in out and "LSTM (ours, tiny)" in out
+    assert "LNF AF/AF (ours, tiny)" in out and "exact" in out
+    code, out2, _ = run(*args, "--json", str(tmp_path / "b.json"))
+    assert code == 0
+    a = json.loads((tmp_path / "a.json").read_text())
+    b = json.loads((tmp_path / "b.json").read_text())
+    assert a["results"] == b["results"] and numbers(out) == numbers(out2)
+    for label, row in a["grid"]["rows"].items():
+        assert f"{row['JSB']:.3f}" in out, label
+
+
+def test_text_checkpoint_in_bits_per_character(checkpoints: dict, tmp_path: Path) -> None:
+    code, out, err = run(
+        "evaluate",
+        str(checkpoints["text"]),
+        "--samples",
+        "2",
+        "--elbo-samples",
+        "1",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--json",
+        str(tmp_path / "t.json"),
+    )
+    assert code == 0, err
+    assert "bpc" in out
+    r = json.loads((tmp_path / "t.json").read_text())["results"][0]["splits"]["test"]
+    assert r["unit"] == "bpc"
+    assert r["sums_nats"]["nll"] / r["num_steps"] / np.log(2) == pytest.approx(r["nll_frame"])
+
+
+def test_missing_dataset_is_a_one_line_error(
+    checkpoints: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LNF_DATA_DIR", str(tmp_path / "nothing"))
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("evaluate", str(checkpoints["af-af"]), "--no-progress")
+    assert code == 1
+    assert err.startswith("error:") and err.count("\n") == 1 and "not found" in err
+
+
+def test_not_a_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"definitely not a checkpoint")
+    code, _, err = run("evaluate", str(bad))
+    assert code == 1 and err.startswith("error:") and err.count("\n") == 1 and "bad.pt" in err
+    code, _, err = run("evaluate", str(tmp_path / "missing.pt"))
+    assert code == 1 and err.count("\n") == 1
