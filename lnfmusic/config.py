@@ -129,12 +129,12 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
         if text:
             t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs = 10, 1, 3
         else:
-            t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience = 60, 5, 10, 3
+            t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience = 80, 5, 10, 3
     else:  # tiny
         m.latent_dim, m.embed_dim, m.hidden_size, m.flow_hidden = 4, 16, 16, 16
         m.flow_layers, m.num_layers = 2, 1
         m.prior_dropout = 0.0
         t.batch_size, t.epochs = 16, 2
-        t.max_sequences = 256
+        t.max_sequences = 64
         t.kl_zero_epochs, t.kl_ramp_epochs = 0.5, 1
     return RunConfig(preset=name, model=m, train=t)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from lnfmusic.cli.common import handle_errors, resolve_device, stderr, stdout
+from lnfmusic.cli.common import handle_errors, resolve_device, stderr
 from lnfmusic.errors import LnfError
 
 CHECKPOINT_HELP = "Checkpoint to sample from  [default: the shipped models/default.pt]"
@@ -149,7 +149,7 @@ def sample(
                 title=f"{path.name} (seed {seed + i})",
             )
             line += f"; roll {pngs[i]}"
-        stdout.print(line)
+        click.echo(line)
 
 
 def _check_matplotlib() -> None:
