@@ -239,11 +239,10 @@ def evaluate_batch(
     while done < num_samples:
         s = min(chunk, num_samples - done)
         w = model.log_weights(batch, s)
-        if w.shape[0] == 1 and s > 1:  # an exact model that does not say so
-            acc.add(w)
-            break
         acc.add(w)
         done += s
+        if w.shape[0] == 1 and s > 1:  # an exact model that does not say so: one is enough
+            break
     recon = torch.zeros(len(batch), dtype=torch.float64, device=batch.x.device)
     kl = torch.zeros_like(recon)
     done = 0
@@ -322,7 +321,11 @@ def evaluate_checkpoint(
     device = _model_device(model)
     was_training = model.training
     model.eval()
-    cuda = [device] if device.type == "cuda" else []
+    cuda = (
+        [device.index if device.index is not None else torch.cuda.current_device()]
+        if device.type == "cuda"
+        else []
+    )
     try:
         with torch.random.fork_rng(devices=cuda), _progress(console, progress) as bar:
             for name in splits:
@@ -486,11 +489,13 @@ def grid_table(
     return table
 
 
-def results_json(results: Sequence[EvalResult], split: str = "test") -> str:
-    """The same numbers as the tables, as JSON text (results, our grid, the paper's rows)."""
+def results_json(results: Sequence[EvalResult], splits: str | Sequence[str] = "test") -> str:
+    """The same numbers as the tables, as JSON text: every result, our grid rows per split
+    (``grid.splits[split][row][column]``, paper-comparable IS-NLL) and the paper's rows."""
+    splits = [splits] if isinstance(splits, str) else list(splits)
     doc = {
         "results": [r.to_dict() for r in results],
-        "grid": {"split": split, "normalisation": "paper", "rows": grid_rows(results, split)},
+        "grid": {"normalisation": "paper", "splits": {s: grid_rows(results, s) for s in splits}},
         "reference": reference_table(),
     }
     return json.dumps(doc, indent=2, allow_nan=True) + "\n"

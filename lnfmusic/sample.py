@@ -51,6 +51,17 @@ def checkpoint_kind(ckpt: dict[str, Any]) -> str:
         return str(ckpt.get("config", {}).get("model", {}).get("data_kind", "music"))
 
 
+def require_kind(ckpt: dict[str, Any], kind: str, path: str | Path | None = None) -> None:
+    """Raise a one-line :class:`LnfError` unless the checkpoint models ``kind`` data."""
+    found = checkpoint_kind(ckpt)
+    if found != kind:
+        what = "`lnf sample` (music)" if kind == "music" else "`lnf text-sample`"
+        other = "lnf text-sample" if found == "text" else "lnf sample"
+        raise LnfError(
+            f"this is a {found} checkpoint; {what} needs a {kind} model (use `{other}`)", path
+        )
+
+
 def _device_of(model: nn.Module) -> torch.device:
     try:
         return next(model.parameters()).device
@@ -89,11 +100,7 @@ def _generate(
         raise LnfError(f"--temperature must be positive (got {temperature})")
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise LnfError(f"--threshold must be between 0 and 1 (got {threshold})")
-    found = checkpoint_kind(ckpt)
-    if found != kind:
-        what = "`lnf sample` (music)" if kind == "music" else "`lnf text-sample`"
-        other = "lnf text-sample" if found == "text" else "lnf sample"
-        raise LnfError(f"this is a {found} checkpoint; {what} needs a {kind} model (use `{other}`)")
+    require_kind(ckpt, kind)
     device = _device_of(model)
     was_training = model.training
     model.eval()

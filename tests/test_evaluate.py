@@ -294,7 +294,7 @@ def test_tables_and_json_carry_the_same_numbers() -> None:
     doc = json.loads(results_json([res, other]))
     assert doc["results"][0]["splits"]["test"]["nll_paper"] == m["nll_paper"]
     assert doc["results"][1]["splits"]["test"]["samples"] == "exact"
-    assert doc["grid"]["rows"] == grid_rows([res, other])
+    assert doc["grid"]["splits"]["test"] == grid_rows([res, other])
     assert doc["reference"]["LNF AF/AF"]["JSB"] == 6.53
 
 

@@ -126,5 +126,5 @@ def evaluate(
         for split in split_list:
             out.print(grid_table(results, split))
     if json_path is not None:
-        write_text_atomic(json_path, results_json(results, split_list[0]))
+        write_text_atomic(json_path, results_json(results, split_list))
         stderr.print(f"wrote {json_path}")

@@ -7,6 +7,7 @@ import click
 from lnfmusic import __version__
 from lnfmusic.cli.data_cmd import data
 from lnfmusic.cli.evaluate_cmd import evaluate
+from lnfmusic.cli.export_cmd import export
 from lnfmusic.cli.sample_cmd import sample, text_sample
 from lnfmusic.cli.train_cmd import train
 
@@ -28,6 +29,7 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(sample)
 cli.add_command(text_sample)
+cli.add_command(export)
 
 
 def main() -> None:

@@ -106,9 +106,8 @@ def sample(
     device: str,
 ) -> None:
     """Generate music from a checkpoint and write MIDI."""
-    from lnfmusic.io.atomic import atomic_path
     from lnfmusic.io.midi import write_midi
-    from lnfmusic.sample import sample_music
+    from lnfmusic.sample import require_kind, sample_music
 
     if bpm <= 0:
         raise LnfError(f"--bpm must be positive (got {bpm})")
@@ -118,24 +117,22 @@ def sample(
         _check_matplotlib()
     device = resolve_device(device)
     model, ckpt, ckpt_path = _load(checkpoint, device)
-    try:
-        rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
-    except LnfError as e:
-        raise LnfError(e.message, ckpt_path) from None
+    require_kind(ckpt, "music", ckpt_path)
+    _warn_length(ckpt, length)
+    rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
     meta = ckpt["dataset"].get("meta", {})
     steps_per_beat = int(meta.get("steps_per_beat", 2) or 2)
     pitch_offset = int(meta.get("pitch_offset", 21))
     for i, (roll, path) in enumerate(zip(rolls, paths, strict=True)):
-        with atomic_path(path) as tmp:
-            write_midi(
-                roll,
-                tmp,
-                steps_per_beat=steps_per_beat,
-                bpm=bpm,
-                program=program,
-                articulation=articulation,
-                pitch_offset=pitch_offset,
-            )
+        write_midi(  # atomic
+            roll,
+            path,
+            steps_per_beat=steps_per_beat,
+            bpm=bpm,
+            program=program,
+            articulation=articulation,
+            pitch_offset=pitch_offset,
+        )
         notes, seconds = midi_summary(path)
         line = f"wrote {path}: {len(roll)} steps, {notes} notes, {seconds:.1f} s, seed {seed + i}"
         if pngs is not None:
@@ -150,6 +147,20 @@ def sample(
             )
             line += f"; roll {pngs[i]}"
         click.echo(line)
+
+
+def _warn_length(ckpt: dict[str, Any], length: int | None) -> None:
+    """A note on stderr when ``--length`` is beyond every length the model's p(T) allows."""
+    from lnfmusic.data.length_prior import LengthPrior
+
+    if length is None:
+        return
+    longest = LengthPrior.from_dict(ckpt["dataset"]["length_prior"]).max_length
+    if length > longest:
+        stderr.print(
+            f"note: --length {length} is beyond the longest length of the model's p(T) "
+            f"({longest}); positions past it reuse the last position embedding"
+        )
 
 
 def _check_matplotlib() -> None:
@@ -194,14 +205,13 @@ def text_sample(
 ) -> None:
     """Generate text from a checkpoint (one sample per line)."""
     from lnfmusic.io.atomic import write_text_atomic
-    from lnfmusic.sample import sample_text
+    from lnfmusic.sample import require_kind, sample_text
 
     device = resolve_device(device)
     model, ckpt, ckpt_path = _load(checkpoint, device)
-    try:
-        texts = sample_text(model, ckpt, num, length, temperature, seed)
-    except LnfError as e:
-        raise LnfError(e.message, ckpt_path) from None
+    require_kind(ckpt, "text", ckpt_path)
+    _warn_length(ckpt, length)
+    texts = sample_text(model, ckpt, num, length, temperature, seed)
     body = "".join(t.replace("\n", " ") + "\n" for t in texts)
     if out == "-":
         sys.stdout.write(body)

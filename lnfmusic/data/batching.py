@@ -27,16 +27,27 @@ class Batch:
     index: Tensor
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(self.x.to(device), self.lengths.to(device), self.mask.to(device),
-                     self.index.to(device))
+        return Batch(
+            self.x.to(device), self.lengths.to(device), self.mask.to(device), self.index.to(device)
+        )
 
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
 
 
 def make_batch(seqs: list[np.ndarray], index: list[int] | None = None) -> Batch:
-    """Pad ``seqs`` (sorted here by descending length) into one :class:`Batch`."""
+    """Pad ``seqs`` (music ``(T_i, 88)``, text ``(T_i,)``) into one :class:`Batch`.
+
+    The batch is sorted by descending length (stable, so ties keep their order); ``index``
+    (default ``0..B-1``) follows the sequences.
+    """
+    if len(seqs) == 0:
+        raise ValueError("make_batch needs at least one sequence")
     index = list(range(len(seqs))) if index is None else list(index)
+    if len(index) != len(seqs):
+        raise ValueError("index must have one entry per sequence")
+    if any(len(s) == 0 for s in seqs):
+        raise ValueError("sequences must have at least one step")
     order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i]))
     seqs = [seqs[i] for i in order]
     index = [index[i] for i in order]
@@ -58,9 +69,13 @@ def iterate_batches(
 ) -> Iterator[Batch]:
     """Length-bucketed batches; deterministic for a given ``seed``.
 
-    With ``shuffle`` the sequences are shuffled before a stable sort by length (so equal
-    lengths mix between epochs) and the chunk order is shuffled too.
+    Sequences are sorted by descending length (stable) and cut into chunks of
+    ``batch_size``; every sequence appears exactly once per pass. With ``shuffle`` the
+    sequences are permuted before the sort (so equal lengths mix between seeds/epochs) and
+    the order of the chunks is shuffled too, all from ``numpy.random.default_rng(seed)``.
     """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     n = len(seqs)
     rng = np.random.default_rng(seed)
     idx = rng.permutation(n) if shuffle else np.arange(n)

@@ -1,7 +1,15 @@
 """``SequenceDataset`` and ``load_dataset(spec)``: the one entry point to every data source.
 
-Specs: ``jsb``, ``nottingham``, ``piano-midi``, ``musedata``, ``ptb``, ``midi:FOLDER`` (a
-folder of MIDI files, eighth-note grid) and ``text:FILE`` (one sequence per line).
+Specs:
+
+- ``jsb``, ``nottingham``, ``piano-midi``, ``musedata``: Boulanger-Lewandowski piano rolls
+  (the pickle when present, else the ``.mat`` copy under ``tcn_mat/``); found through the
+  lookup order of :mod:`lnfmusic.data.registry`.
+- ``ptb``: Penn Treebank characters (see :mod:`lnfmusic.data.text`).
+- ``midi:FOLDER``: every ``.mid``/``.midi`` file of a folder, on an eighth-note grid
+  (2 steps per beat), split by :func:`split_midi_files`.
+- ``text:FILE``: a UTF-8 text file, one sequence per line, split 90/5/5
+  (:func:`lnfmusic.data.text.split_of_lines`).
 """
 
 from __future__ import annotations
@@ -9,84 +17,124 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from lnfmusic.data import registry
 from lnfmusic.data.music import NUM_PITCHES, PITCH_OFFSET, load_music_file
-from lnfmusic.data.text import load_ptb, load_text_file
+from lnfmusic.data.text import WORD_BOUNDARY, load_ptb, load_text_file
 from lnfmusic.errors import LnfError
+
+MIDI_STEPS_PER_BEAT = 2
 
 
 @dataclass
 class SequenceDataset:
-    """Splits of sequences (music: ``(T, 88)`` uint8 rolls; text: ``(T,)`` int64 ids)."""
+    """Splits ``train``/``valid``/``test`` of sequences.
+
+    Music: ``(T, 88)`` uint8 rolls, column ``j`` = MIDI pitch ``j + 21``; ``meta`` =
+    ``{"pitch_offset": 21, "num_pitches": 88, "steps_per_beat": 1|2, "notes": [...]}``.
+    Text: ``(T,)`` int64 ids; ``meta`` = ``{"vocab": [symbols...], "word_boundary": "_"|None,
+    "notes": [...]}`` (``"<unk>"`` in the vocabulary marks the unknown-character id).
+    ``notes`` (also ``meta["notes"]``) are remarks for the user, e.g. dropped sentences.
+    """
 
     name: str
-    kind: str
+    kind: str  # music | text
     splits: dict[str, list[np.ndarray]]
-    meta: dict
+    meta: dict[str, Any]
     source: str
     notes: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.meta.setdefault("notes", list(self.notes))
+
     @property
     def output_dim(self) -> int:
-        return NUM_PITCHES if self.kind == "music" else len(self.meta["vocab"]["chars"])
+        """88 for music, the vocabulary size for text."""
+        return NUM_PITCHES if self.kind == "music" else len(self.meta["vocab"])
 
     def lengths(self, split: str) -> list[int]:
         return [len(s) for s in self.splits[split]]
 
 
-def music_meta(steps_per_beat: int) -> dict:
-    return {"pitch_offset": PITCH_OFFSET, "num_pitches": NUM_PITCHES,
-            "steps_per_beat": steps_per_beat}
+def music_meta(steps_per_beat: int) -> dict[str, Any]:
+    return {
+        "pitch_offset": PITCH_OFFSET,
+        "num_pitches": NUM_PITCHES,
+        "steps_per_beat": steps_per_beat,
+    }
 
 
-def _split_files(items: list[tuple[str, np.ndarray]]) -> dict[str, list[np.ndarray]]:
-    """Deterministic split of a MIDI folder (sorted by name): every 10th file (index 8) to
-    valid, every 10th (index 9) to test; with fewer than 10 files the last two go to valid and
-    test (needs at least 3 files)."""
-    n = len(items)
+def split_midi_files(names: list[str]) -> list[str]:
+    """The split of each file of a MIDI folder, by position ``i`` in name order.
+
+    At least 10 files: ``i % 10 == 8`` -> valid, ``i % 10 == 9`` -> test, else train
+    (80/10/10). From 3 to 9 files: the last two go to valid and test, the rest to train.
+    Fewer than 3 files cannot fill three splits (:class:`LnfError`).
+    """
+    n = len(names)
     if n < 3:
-        raise LnfError(f"a MIDI folder dataset needs at least 3 files, found {n}")
+        raise LnfError(
+            f"a MIDI folder dataset needs at least 3 files (train/valid/test), found {n}"
+        )
     if n < 10:
-        split_of = ["train"] * (n - 2) + ["valid", "test"]
-    else:
-        split_of = ["valid" if i % 10 == 8 else "test" if i % 10 == 9 else "train"
-                    for i in range(n)]
-    out: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
+        return ["train"] * (n - 2) + ["valid", "test"]
+    return ["valid" if i % 10 == 8 else "test" if i % 10 == 9 else "train" for i in range(n)]
+
+
+def _checksum_notes(name: str, data_dir: str | os.PathLike[str] | None) -> list[str]:
+    return [
+        f"{r.path} does not match the known sha256 (run `lnf data verify {name}`)"
+        for r in registry.verify(name, data_dir)
+        if r.status == registry.STATUS_MISMATCH
+    ]
+
+
+def _load_midi(spec: str) -> SequenceDataset:
+    from lnfmusic.io.midi import load_midi_folder
+
+    folder = Path(spec[len("midi:") :]).expanduser()
+    items = sorted(load_midi_folder(folder, steps_per_beat=MIDI_STEPS_PER_BEAT))
+    try:
+        split_of = split_midi_files([name for name, _ in items])
+    except LnfError as e:
+        raise LnfError(e.message, folder) from None
+    splits: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
     for (_, roll), split in zip(items, split_of, strict=True):
-        out[split].append(roll)
-    return out
+        splits[split].append(np.asarray(roll, dtype=np.uint8))
+    return SequenceDataset(spec, "music", splits, music_meta(MIDI_STEPS_PER_BEAT), str(folder))
 
 
 def load_dataset(spec: str, data_dir: str | os.PathLike[str] | None = None) -> SequenceDataset:
-    """Load the dataset named by ``spec`` (see the module docstring)."""
-    if spec.startswith("midi:"):
-        from lnfmusic.io.midi import load_midi_folder
+    """Load the dataset named by ``spec`` (see the module docstring).
 
-        folder = Path(spec[5:])
-        items = load_midi_folder(folder, steps_per_beat=2)
-        try:
-            splits = _split_files(items)
-        except LnfError as e:
-            raise LnfError(e.message, folder) from None
-        return SequenceDataset(spec, "music", splits, music_meta(2), str(folder))
+    ``data_dir`` is searched first for the named datasets, then ``$LNF_DATA_DIR``, then
+    ``./datasets``. Every failure is a one-line :class:`LnfError` naming the file.
+    """
+    if spec.startswith("midi:"):
+        return _load_midi(spec)
     if spec.startswith("text:"):
-        path = Path(spec[5:])
+        path = Path(spec[len("text:") :]).expanduser()
         splits, vocab, notes = load_text_file(path)
-        return SequenceDataset(spec, "text", splits, {"vocab": vocab.to_dict()}, str(path), notes)
+        meta = {"vocab": vocab.to_list(), "word_boundary": None}
+        return SequenceDataset(spec, "text", splits, meta, str(path), notes)
     info = registry.get_info(spec)
     paths = registry.find_files(spec, data_dir)
+    notes = _checksum_notes(spec, data_dir)
     if info.kind == "text":
-        splits, vocab, notes = load_ptb(paths)
-        meta = {"vocab": vocab.to_dict(), "word_boundary": "_"}
-        return SequenceDataset(spec, "text", splits, meta, str(paths[0].parent), notes)
+        splits, vocab, ptb_notes = load_ptb(paths)
+        meta = {"vocab": vocab.to_list(), "word_boundary": WORD_BOUNDARY}
+        source = ", ".join(map(str, paths))
+        return SequenceDataset(spec, "text", splits, meta, source, notes + ptb_notes)
     splits = load_music_file(paths[0])
     for split, expected in info.splits.items():
         if len(splits[split]) != expected:
             raise LnfError(
-                f"{split} has {len(splits[split])} pieces, expected {expected} for {spec}",
+                f"{split} has {len(splits[split])} pieces, expected {expected} for {spec} "
+                f"(a different version of the data?)",
                 paths[0],
             )
-    return SequenceDataset(spec, "music", splits, music_meta(info.steps_per_beat), str(paths[0]))
+    meta = music_meta(info.steps_per_beat)
+    return SequenceDataset(spec, "music", splits, meta, str(paths[0]), notes)

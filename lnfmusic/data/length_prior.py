@@ -1,46 +1,77 @@
 """The length model p(T): the empirical histogram of train+valid lengths.
 
-Non-autoregressive generation draws T first. For music LNF added one count to every length
-in ``1..ceil(1.25 * longest)``; ``from_lengths(lengths, smoothing=1, extend=1.25)`` does the
-same, so numbers stay comparable. Lengths outside the support have probability 0
-(``log_prob`` returns ``-inf``).
+Non-autoregressive generation draws T first. ``from_lengths(lengths, smoothing, extend)``
+counts each length, extends the support to ``1..max(longest, ceil(extend * longest))`` and
+adds ``smoothing`` to every count of that support before normalising.
+
+- Music (LNF's choice, kept so numbers are comparable with the paper): ``smoothing=1``
+  (add-one) and ``extend=1.25``, so every length up to 1.25 x the longest training piece has
+  non-zero probability.
+- Text: ``smoothing=0``, ``extend=1`` (the defaults): the plain empirical histogram.
+
+Lengths outside the support (``T < 1`` or ``T > max_length``), and unsmoothed lengths never
+seen, have probability 0: :meth:`LengthPrior.log_prob` returns ``-inf`` for them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
+MUSIC_SMOOTHING = 1.0
+MUSIC_EXTEND = 1.25
+
 
 class LengthPrior:
-    """A categorical distribution over lengths ``1..max_length``."""
+    """A categorical distribution over lengths ``1..max_length``; ``probs[T - 1] = p(T)``."""
 
-    def __init__(self, probs: np.ndarray):
-        self.probs = np.asarray(probs, dtype=np.float64)  # probs[T - 1] = p(T)
+    def __init__(self, probs: np.ndarray | Sequence[float]):
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.ndim != 1 or len(probs) == 0 or (probs < 0).any() or not np.isfinite(probs).all():
+            raise ValueError("length probabilities must be a non-empty 1-d array of values >= 0")
+        total = probs.sum()
+        if total <= 0:
+            raise ValueError("length probabilities sum to 0")
+        self.probs = probs / total
         self.max_length = len(self.probs)
 
     @classmethod
     def from_lengths(
-        cls, lengths: list[int] | np.ndarray, smoothing: float = 0.0, extend: float = 1.0
+        cls, lengths: Sequence[int] | np.ndarray, smoothing: float = 0.0, extend: float = 1.0
     ) -> LengthPrior:
+        """Histogram of ``lengths`` (all >= 1); see the module docstring for the arguments."""
         lengths = np.asarray(lengths, dtype=np.int64)
-        if len(lengths) == 0 or lengths.min() < 1:
+        if lengths.ndim != 1 or len(lengths) == 0 or lengths.min() < 1:
             raise ValueError("lengths must be a non-empty list of positive integers")
-        max_length = max(int(math.ceil(extend * lengths.max())), int(lengths.max()))
+        if smoothing < 0 or extend < 1:
+            raise ValueError("smoothing must be >= 0 and extend >= 1")
+        longest = int(lengths.max())
+        max_length = max(math.ceil(extend * longest), longest)
         counts = np.bincount(lengths - 1, minlength=max_length).astype(np.float64) + smoothing
-        return cls(counts / counts.sum())
+        return cls(counts)
 
-    def log_prob(self, lengths: Tensor | np.ndarray | list[int]) -> Tensor:
-        t = torch.as_tensor(lengths, dtype=torch.long).cpu()
-        logp = torch.from_numpy(np.log(np.concatenate([self.probs, [0.0]])))
-        idx = torch.where((t >= 1) & (t <= self.max_length), t - 1, self.max_length)
+    @classmethod
+    def for_music(cls, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
+        """LNF's music prior: add-one smoothing over ``1..ceil(1.25 * longest)``."""
+        return cls.from_lengths(lengths, MUSIC_SMOOTHING, MUSIC_EXTEND)
+
+    def log_prob(self, lengths: Tensor | np.ndarray | Sequence[int]) -> Tensor:
+        """``log p(T)`` for each length, float64 on the input's device; ``-inf`` outside the
+        support."""
+        t = torch.as_tensor(lengths)
+        device = t.device
+        t = t.to("cpu", torch.long)
         with np.errstate(divide="ignore"):
-            return logp[idx]
+            logp = torch.from_numpy(np.log(np.append(self.probs, 0.0)))
+        idx = torch.where((t >= 1) & (t <= self.max_length), t - 1, self.max_length)
+        return logp[idx].to(device)
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> Tensor:
+        """``(n,)`` int64 lengths drawn from p(T) (on the CPU)."""
         probs = torch.from_numpy(self.probs)
         return torch.multinomial(probs, n, replacement=True, generator=generator) + 1
 

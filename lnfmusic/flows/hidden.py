@@ -1,22 +1,22 @@
 """Flows within one time step, over the H latent dimensions, conditioned on a context.
 
-Every layer maps the data-side vector ``z`` to the noise side elementwise with a scalar
-transform (NLSq or affine) whose parameters come from a conditioner:
+Each layer transforms ``z`` elementwise with a scalar transform (NLSq or affine) whose
+parameters come from a conditioner:
 
 - :class:`AutoregressiveLayer` (``af``): a MADE over ``z`` — density parallel over H,
-  sampling serial over H.
-- :class:`CouplingLayer` (``scf``): the first half of the dimensions conditions the second
-  half, which is transformed — parallel in both directions.
-- :class:`IndependentLayer` (``none``): parameters from the context only (the
-  "no flow across hidden" ablation).
+  sampling serial over H (H incremental MADE steps).
+- :class:`CouplingLayer` (``scf``): the first ``H // 2`` dimensions pass through and, with
+  the context, parameterise the transform of the rest — parallel in both directions.
+- :class:`IndependentLayer` (``none``): parameters from the context only, no dependence
+  across hidden (the "no flow across hidden" ablation) — parallel in both directions.
 
-Layer API (zuko-style, log-determinant computed with the output):
-``forward(eps, context) -> (z, ladj)`` is the sampling direction, ``inverse(z, context) ->
-(eps, ladj)`` the density direction; ``ladj`` has the leading shape of the input (summed over
-H) and is log|det dz/deps| for ``forward`` and log|det deps/dz| for ``inverse``.
+Layer API (log-determinant computed with the output): ``forward(eps, context) -> (z, ladj)``
+is the sampling direction, ``inverse(z, context) -> (eps, ladj)`` the density direction.
+Shapes: ``eps``, ``z`` ``(..., H)``; ``context`` ``(..., C)``; ``ladj`` ``(...)`` (summed
+over H) = ``log |det dz/deps|`` for ``forward``, ``log |det deps/dz|`` for ``inverse``.
 
 References:
-    Ziegler & Rush (2019), Section 3 (AF, SCF, layered flows) and Section 4.
+    Ziegler & Rush (2019), Section 3 (AF, SCF, layered flows with reversed order).
 """
 
 from __future__ import annotations
@@ -44,32 +44,40 @@ class AutoregressiveLayer(nn.Module):
         self.made = MADE(dim, context_dim, hidden, transform.num_params)
 
     def inverse(self, z: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
-        """Density direction, one parallel pass. ``z`` ``(..., H)``, ``context`` ``(..., C)``."""
-        eps, log_slope = self.transform.forward(z, self.made(z, context))
-        return eps, log_slope.sum(-1)
+        """Density direction, one parallel pass."""
+        eps, ladj = self.transform.inverse(z, self.made(z, context))
+        return eps, ladj.sum(-1)
 
     def forward(self, eps: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
-        """Sampling direction, serial over the H dimensions (H passes of the MADE)."""
-        z = torch.zeros_like(eps)
+        """Sampling direction, serial over the H dimensions."""
+        state = self.made.sequential(context)
+        zs, ladj = [], eps.new_zeros(eps.shape[:-1])
         for i in range(self.dim):
-            raw = self.made(z, context)[..., i, :]
-            zi = self.transform.inverse(eps[..., i], raw)
-            z = torch.cat([z[..., :i], zi.unsqueeze(-1), z[..., i + 1 :]], dim=-1)
-        _, log_slope = self.transform.forward(z, self.made(z, context))
-        return z, -log_slope.sum(-1)
+            z_i, l_i = self.transform.forward(eps[..., i], state.params())
+            state.push(z_i)
+            zs.append(z_i)
+            ladj = ladj + l_i
+        return torch.stack(zs, -1), ladj
 
 
 class CouplingLayer(nn.Module):
     """Split coupling flow (``scf`` in hidden): ``z[:k]`` passes through and, with the
-    context, parameterises the transform of ``z[k:]``. Parallel in both directions.
+    context, parameterises the transform of ``z[k:]``; ``k = keep``, default ``H // 2``.
 
-    The pass-through half is joined with ``torch.cat`` (never an in-place copy), so gradients
-    reach it and the conditioner alike.
+    The output is assembled with ``torch.cat`` (never an in-place copy into a detached
+    buffer), so gradients reach both halves and the conditioner.
     """
 
-    def __init__(self, dim: int, context_dim: int, hidden: int, transform: ScalarTransform):
+    def __init__(
+        self,
+        dim: int,
+        context_dim: int,
+        hidden: int,
+        transform: ScalarTransform,
+        keep: int | None = None,
+    ):
         super().__init__()
-        self.k = dim // 2
+        self.k = dim // 2 if keep is None else keep
         self.dim, self.transform = dim, transform
         self.net = nn.Sequential(
             nn.Linear(self.k + context_dim, hidden),
@@ -82,20 +90,20 @@ class CouplingLayer(nn.Module):
         return raw.unflatten(-1, (self.dim - self.k, self.transform.num_params))
 
     def inverse(self, z: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
+        """Density direction, parallel."""
         keep, change = z[..., : self.k], z[..., self.k :]
-        eps2, log_slope = self.transform.forward(change, self._params(keep, context))
-        return torch.cat([keep, eps2], dim=-1), log_slope.sum(-1)
+        eps2, ladj = self.transform.inverse(change, self._params(keep, context))
+        return torch.cat([keep, eps2], dim=-1), ladj.sum(-1)
 
     def forward(self, eps: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
+        """Sampling direction, parallel."""
         keep, change = eps[..., : self.k], eps[..., self.k :]
-        raw = self._params(keep, context)
-        z2 = self.transform.inverse(change, raw)
-        _, log_slope = self.transform.forward(z2, raw)
-        return torch.cat([keep, z2], dim=-1), -log_slope.sum(-1)
+        z2, ladj = self.transform.forward(change, self._params(keep, context))
+        return torch.cat([keep, z2], dim=-1), ladj.sum(-1)
 
 
 class IndependentLayer(nn.Module):
-    """Per-dimension transform whose parameters depend on the context only."""
+    """Per-dimension transform whose parameters depend on the context only (``none``)."""
 
     def __init__(self, dim: int, context_dim: int, hidden: int, transform: ScalarTransform):
         super().__init__()
@@ -110,56 +118,65 @@ class IndependentLayer(nn.Module):
         return self.net(context).unflatten(-1, (self.dim, self.transform.num_params))
 
     def inverse(self, z: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
-        eps, log_slope = self.transform.forward(z, self._params(context))
-        return eps, log_slope.sum(-1)
+        eps, ladj = self.transform.inverse(z, self._params(context))
+        return eps, ladj.sum(-1)
 
     def forward(self, eps: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
-        raw = self._params(context)
-        z = self.transform.inverse(eps, raw)
-        _, log_slope = self.transform.forward(z, raw)
-        return z, -log_slope.sum(-1)
+        z, ladj = self.transform.forward(eps, self._params(context))
+        return z, ladj.sum(-1)
 
 
 LAYERS = {"af": AutoregressiveLayer, "scf": CouplingLayer, "none": IndependentLayer}
 
 
 class HiddenFlow(nn.Module):
-    """K layers of one kind, the dimension order reversed between consecutive layers.
+    """K layers of one kind; odd-numbered layers see the dimensions in reversed order.
 
-    ``inverse`` (density) applies layer 1..K to ``z``; ``forward`` (sampling) undoes them
-    in reverse. Shapes: ``(..., H)`` with context ``(..., C)``; ``ladj`` ``(...)``.
+    Coupling layers keep ``H // 2`` dimensions in even layers and ``H - H // 2`` in odd
+    (reversed) ones, so that for odd H the middle dimension also conditions the others.
+
+    ``inverse`` (density) applies layers ``1 .. K`` to ``z``; ``forward`` (sampling) undoes
+    them from ``K`` down to ``1``. Shapes: ``(..., H)`` with context ``(..., C)``; ``ladj``
+    ``(...)``. Which direction is serial is decided by the layer kind (see module docstring).
     """
 
     def __init__(
-        self, kind: str, dim: int, context_dim: int, hidden: int, layers: int,
+        self,
+        kind: str,
+        dim: int,
+        context_dim: int,
+        hidden: int,
+        layers: int,
         transform: ScalarTransform,
     ):
         super().__init__()
         if kind not in LAYERS:
             raise ValueError(f"unknown hidden flow {kind!r}; choose af, scf or none")
-        self.layers = nn.ModuleList(
-            LAYERS[kind](dim, context_dim, hidden, transform) for _ in range(layers)
-        )
+        self.kind, self.dim = kind, dim
+        self.layers = nn.ModuleList()
+        for i in range(layers):
+            if kind == "scf":
+                keep = dim // 2 if i % 2 == 0 else dim - dim // 2
+                self.layers.append(CouplingLayer(dim, context_dim, hidden, transform, keep))
+            else:
+                self.layers.append(LAYERS[kind](dim, context_dim, hidden, transform))
 
     def inverse(self, z: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
+        """Density direction ``z -> eps``; ``ladj = log |det deps/dz|``."""
         ladj = z.new_zeros(z.shape[:-1])
         for i, layer in enumerate(self.layers):
-            if i > 0:
-                z = z.flip(-1)
-            z, l = layer.inverse(z, context)
-            ladj = ladj + l
-        if len(self.layers) > 1 and (len(self.layers) - 1) % 2 == 1:
-            z = z.flip(-1)  # an odd number of flips: restore the original order
+            flip = i % 2 == 1
+            z, l_i = layer.inverse(z.flip(-1) if flip else z, context)
+            z = z.flip(-1) if flip else z
+            ladj = ladj + l_i
         return z, ladj
 
     def forward(self, eps: Tensor, context: Tensor) -> tuple[Tensor, Tensor]:
+        """Sampling direction ``eps -> z``; ``ladj = log |det dz/deps|``."""
         ladj = eps.new_zeros(eps.shape[:-1])
-        n = len(self.layers)
-        if n > 1 and (n - 1) % 2 == 1:
-            eps = eps.flip(-1)
-        for i in reversed(range(n)):
-            eps, l = self.layers[i].forward(eps, context)
-            ladj = ladj + l
-            if i > 0:
-                eps = eps.flip(-1)
+        for i in reversed(range(len(self.layers))):
+            flip = i % 2 == 1
+            eps, l_i = self.layers[i].forward(eps.flip(-1) if flip else eps, context)
+            eps = eps.flip(-1) if flip else eps
+            ladj = ladj + l_i
         return eps, ladj

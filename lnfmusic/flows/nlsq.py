@@ -2,19 +2,27 @@
 
 The scalar map, applied elementwise with per-element parameters, is
 
-    F(x) = a + b x + c / (1 + (d x + g)^2),   b, d > 0,  |c| < alpha (8 sqrt(3) / 9) b / d,
+    F(z) = a + b z + c / (1 + (d z + g)^2),   b, d > 0,  |c| < alpha (8 sqrt(3) / 9) b / d,
 
-which is strictly increasing (its smallest slope is b - (9 / (8 sqrt 3)) |c| d > 0), hence
-invertible. Raw network outputs ``(a, b', c', d', g)`` are mapped to valid parameters by
+strictly increasing (its smallest slope is ``b - (9 / (8 sqrt 3)) |c| d >= (1 - alpha) b``),
+hence invertible. Raw network outputs ``(a, b', c', d', g)`` become valid parameters through
 ``b = exp(b')``, ``d = exp(d')``, ``c = tanh(c') * alpha * (8 sqrt 3 / 9) * b / d``.
 
-Direction convention in lnfmusic: the explicit, cheap formula ``F`` is the *density* direction
-(data-side ``z`` to noise-side ``eps``), so training never solves a cubic; sampling applies
-``F^{-1}``, the single real root of a cubic, computed in closed form (hyperbolic functions)
-in float64 and polished with one Newton step.
+Direction convention (the same as the flow layers, docs/architecture.md):
+
+- ``inverse(z, raw) -> (eps, ladj)`` is the **density** direction, ``eps = F(z)``: the cheap
+  explicit formula, so training (AF priors evaluate densities) never solves a cubic.
+- ``forward(eps, raw) -> (z, ladj)`` is the **sampling** direction, ``z = F^{-1}(eps)``: the
+  single real root of a cubic, in closed form (hyperbolic functions, Holmes 2002) in float64,
+  polished by Newton steps and cast back to the input dtype.
+
+The paper writes the formula as ``z = f(eps)`` and then uses it for ``f^{-1}`` "because it is
+cheaper" (its Appendix B); naming the explicit formula ``F: z -> eps`` says the same thing
+directly. ``ladj`` is always ``log |d output / d input|``, shaped like the input.
 
 References:
-    Ziegler & Rush (2019), Section 4 and Appendix B.
+    Ziegler & Rush (2019), Section 4 and Appendix B. Holmes (2002), The use of hyperbolic
+    cosines in solving cubic polynomials.
 """
 
 from __future__ import annotations
@@ -25,8 +33,8 @@ import torch
 from torch import Tensor
 
 NUM_PARAMS = 5
-_C_BOUND = 8.0 * math.sqrt(3.0) / 9.0
 DEFAULT_ALPHA = 0.95
+C_BOUND = 8.0 * math.sqrt(3.0) / 9.0  # |c| d / b must stay below this
 
 
 def constrain(raw: Tensor, alpha: float = DEFAULT_ALPHA) -> tuple[Tensor, ...]:
@@ -34,66 +42,113 @@ def constrain(raw: Tensor, alpha: float = DEFAULT_ALPHA) -> tuple[Tensor, ...]:
     a, log_b, c_raw, log_d, g = raw.unbind(-1)
     b = log_b.exp()
     d = log_d.exp()
-    c = torch.tanh(c_raw) * (alpha * _C_BOUND) * b / d
+    c = torch.tanh(c_raw) * (alpha * C_BOUND) * b / d
     return a, b, c, d, g
 
 
-def forward(x: Tensor, raw: Tensor, alpha: float = DEFAULT_ALPHA) -> tuple[Tensor, Tensor]:
-    """Explicit direction ``y = F(x)``; returns ``(y, log F'(x))``, both shaped like ``x``.
+def _explicit(z: Tensor, raw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """``F(z)`` and ``log F'(z)``.
 
-    ``raw`` has shape ``x.shape + (5,)``.
+    The slope is written ``b (1 - 2 t alpha K u / w^2)`` with ``t = tanh(c')``: its log is
+    ``b' + log1p(...)``, which stays finite for any ``b'``, and ``1 - ...`` is at least
+    ``1 - alpha`` because ``max |u| / (1 + u^2)^2 = 1 / (2 K)``.
     """
-    a, b, c, d, g = constrain(raw, alpha)
-    u = d * x + g
+    a, log_b, c_raw, log_d, g = raw.unbind(-1)
+    b, d = log_b.exp(), log_d.exp()
+    tk = torch.tanh(c_raw) * (alpha * C_BOUND)  # = c d / b
+    u = d * z + g
     w = 1.0 + u * u
-    y = a + b * x + c / w
-    slope = b - 2.0 * c * d * u / (w * w)
-    return y, slope.log()
+    eps = a + b * z + (tk * b / d) / w
+    log_slope = log_b + torch.log1p(-2.0 * tk * u / (w * w))
+    return eps, log_slope
 
 
-def inverse(y: Tensor, raw: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
-    """Solve ``F(x) = y`` for ``x`` (the single real root of a cubic), shaped like ``y``.
+def inverse(z: Tensor, raw: Tensor, alpha: float = DEFAULT_ALPHA) -> tuple[Tensor, Tensor]:
+    """Density direction ``eps = F(z)`` (explicit); returns ``(eps, log F'(z))``.
 
-    Substituting ``u = d x + g`` and ``k = b g + d (y - a)`` turns ``F(x) = y`` into
-    ``b u^3 - k u^2 + b u + (c d - k) = 0``; its depressed form ``s^3 + p s + q = 0`` has
-    exactly one real root because ``F`` is strictly increasing.
+    ``z`` has any shape ``S``; ``raw`` has shape ``S + (5,)``.
     """
-    dtype = y.dtype
-    a, b, c, d, g = (t.double() for t in constrain(raw.double(), alpha))
-    y64 = y.double()
-    k = b * g + d * (y64 - a)
-    A = -k / b  # u^3 + A u^2 + u + C = 0
+    return _explicit(z, raw, alpha)
+
+
+def forward(eps: Tensor, raw: Tensor, alpha: float = DEFAULT_ALPHA) -> tuple[Tensor, Tensor]:
+    """Sampling direction ``z = F^{-1}(eps)``; returns ``(z, -log F'(z))``.
+
+    The root is found without autograd (closed form + Newton polish in float64). When a
+    gradient is needed, a last Newton step is taken *with* autograd, so gradients w.r.t.
+    ``eps`` and ``raw`` are those of the implicit function (``dz/deps = 1 / F'(z)``), never
+    through the cubic formula. Without autograd (generation) that step is skipped.
+    """
+    dtype = eps.dtype
+    if not (torch.is_grad_enabled() and (eps.requires_grad or raw.requires_grad)):
+        z, log_slope = _solve(eps, raw, alpha)
+        return z.to(dtype), (-log_slope).to(dtype)
+    eps64, raw64 = eps.double(), raw.double()
+    with torch.no_grad():
+        z0, _ = _solve(eps64, raw64, alpha)
+    f0, log_slope0 = _explicit(z0, raw64, alpha)
+    z = (z0 - (f0 - eps64) * torch.exp(-log_slope0)).to(dtype)
+    _, log_slope = _explicit(z, raw, alpha)
+    return z, -log_slope
+
+
+def solve(eps: Tensor, raw: Tensor, alpha: float = DEFAULT_ALPHA) -> Tensor:
+    """The root ``z`` of ``F(z) = eps`` (no gradient), computed in float64, shaped like ``eps``
+    and cast back to its dtype."""
+    return _solve(eps, raw, alpha)[0].to(eps.dtype)
+
+
+@torch.no_grad()
+def _solve(eps: Tensor, raw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
+    """Float64 root ``z`` of ``F(z) = eps`` and ``log F'`` at the last Newton iterate.
+
+    Substituting ``u = d z + g`` and ``k = b g + d (eps - a)`` turns ``F(z) = eps`` into
+    ``u^3 + A u^2 + u + C = 0`` with ``A = -k / b`` and ``C = (c d - k) / b``, whose depressed
+    form ``s^3 + p s + q = 0`` (``u = s - A / 3``) has exactly one real root because ``F`` is
+    strictly increasing. One Newton step on ``F`` removes the round-off of the closed form;
+    the result is clamped to the bracket ``|z - (eps - a) / b| <= |c| / b`` (a root always lies
+    there since ``|c / (1 + u^2)| <= |c|``), which also catches the overflow of the closed form
+    for astronomically large ``|A|`` (beyond ~1e100).
+    """
+    raw = raw.double()
+    y = eps.double()
+    a, b, c, d, g = constrain(raw, alpha)
+    k = b * g + d * (y - a)
+    A = -k / b
     C = (c * d - k) / b
     p = 1.0 - A * A / 3.0
-    q = 2.0 * A**3 / 27.0 - A / 3.0 + C
-    s = _depressed_cubic_root(p, q)
-    x = (s - A / 3.0 - g) / d
-    # One Newton step on F in float64 removes the round-off of the closed form.
-    u = d * x + g
-    w = 1.0 + u * u
-    fx = a + b * x + c / w - y64
-    slope = b - 2.0 * c * d * u / (w * w)
-    x = x - fx / slope
-    return x.to(dtype)
+    q = (2.0 / 27.0) * A * A * A - A / 3.0 + C
+    z = (_depressed_cubic_root(p, q) - A / 3.0 - g) / d
+    centre, half = (y - a) / b, c.abs() / b
+    z = torch.where(torch.isfinite(z), z, centre)
+    f, log_slope = _explicit(z, raw, alpha)
+    z = (z - (f - y) * torch.exp(-log_slope)).clamp(centre - half, centre + half)
+    return z, log_slope
 
 
 def _depressed_cubic_root(p: Tensor, q: Tensor) -> Tensor:
-    """The real root of ``s^3 + p s + q = 0`` when it has exactly one (float64).
+    """The real root of ``s^3 + p s + q = 0`` when it has exactly one (float64, elementwise).
 
-    Hyperbolic forms: ``p > 0`` uses sinh/asinh; ``p < 0`` uses cosh/acosh (argument clamped
-    to >= 1 against round-off); ``p ~ 0`` uses ``-cbrt(q)``, and ``q = 0`` gives ``s = 0``.
+    Hyperbolic forms: ``p > 0``: ``s = -2 sqrt(p/3) sinh(asinh(3q/(2p) sqrt(3/p)) / 3)``;
+    ``p < 0``: ``s = -2 sign(q) sqrt(-p/3) cosh(acosh(-3|q|/(2p) sqrt(-3/p)) / 3)``, the acosh
+    argument clamped to ``>= 1`` (it is ``>= 1`` exactly when the root is unique, and round-off
+    can push it just below). Guards: where ``|p|^3`` is negligible next to ``q^2`` (this
+    includes ``p -> 0`` and ``p = q = 0``) the root is ``-cbrt(q)`` corrected by one Newton step
+    on the depressed cubic; ``q = 0`` with ``p > 0`` gives ``s = 0`` through the sinh form.
     """
-    tiny = 1e-12
-    small_p = p.abs() < tiny
-    p_safe = torch.where(small_p, torch.ones_like(p), p)
-    sqrt_abs = (p_safe.abs() / 3.0).sqrt()
-    # p > 0
-    arg_pos = (1.5 * q / p_safe) * (3.0 / p_safe.abs()).sqrt()
-    s_pos = -2.0 * sqrt_abs * torch.sinh(torch.asinh(arg_pos) / 3.0)
-    # p < 0 (one real root: |arg| >= 1 up to round-off)
-    arg_neg = (-1.5 * q.abs() / p_safe) * (3.0 / p_safe.abs()).sqrt()
-    arg_neg = arg_neg.clamp(min=1.0)
-    s_neg = -2.0 * torch.sign(q) * sqrt_abs * torch.cosh(torch.acosh(arg_neg) / 3.0)
-    s_zero = -torch.sign(q) * q.abs().pow(1.0 / 3.0)
+    tiny_p = 4.0 * p.abs() ** 3 <= 1e-30 * 27.0 * q * q
+    p_safe = torch.where(tiny_p | (p == 0), torch.ones_like(p), p)
+    root3 = (p_safe.abs() / 3.0).sqrt()
+    # p > 0: arg = 3q / (2p) * sqrt(3/p) = q / (2 root3^3)
+    arg_pos = q / (2.0 * root3**3)
+    s_pos = -2.0 * root3 * torch.sinh(torch.asinh(arg_pos) / 3.0)
+    # p < 0: arg = |q| / (2 root3^3) >= 1 for a unique real root
+    arg_neg = (q.abs() / (2.0 * root3**3)).clamp(min=1.0)
+    s_neg = -2.0 * torch.sign(q) * root3 * torch.cosh(torch.acosh(arg_neg) / 3.0)
+    # tiny |p|: the cube root of -q, one Newton step for the p s term
+    s0 = -torch.sign(q) * q.abs().pow(1.0 / 3.0)
+    den = 3.0 * s0 * s0 + p
+    den = torch.where(den == 0, torch.ones_like(den), den)
+    s_tiny = s0 - (s0 * s0 * s0 + p * s0 + q) / den
     s = torch.where(p > 0, s_pos, s_neg)
-    return torch.where(small_p, s_zero, s)
+    return torch.where(tiny_p, s_tiny, s)

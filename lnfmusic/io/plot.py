@@ -9,31 +9,50 @@ import numpy as np
 from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import atomic_path
 
+MISSING_MATPLOTLIB = "--roll-png needs matplotlib: pip install 'lnfmusic[plot]'"
+
 
 def save_roll_png(
-    roll: np.ndarray, path: str | os.PathLike[str], *, pitch_offset: int = 21,
-    steps_per_beat: int = 2, title: str | None = None,
+    roll: np.ndarray,
+    path: str | os.PathLike[str],
+    *,
+    pitch_offset: int = 21,
+    steps_per_beat: int = 2,
+    title: str | None = None,
 ) -> None:
-    """Draw ``roll`` ``(T, 88)`` (time left to right, pitch upwards) into a PNG, atomically."""
-    try:
-        import matplotlib
+    """Draw a ``(T, P)`` roll into a PNG at ``path``, atomically.
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+    Time runs left to right in beats, pitch upwards with the C's labelled (C4 = 60).
+    Uses matplotlib's Agg canvas directly, so the caller's pyplot backend is left alone.
+    """
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
     except ImportError:
-        raise LnfError("--roll-png needs matplotlib: pip install 'lnfmusic[plot]'") from None
+        raise LnfError(MISSING_MATPLOTLIB) from None
     roll = np.asarray(roll)
-    fig, ax = plt.subplots(figsize=(max(4.0, min(20.0, roll.shape[0] / 8)), 4), dpi=100)
-    ax.imshow(roll.T, origin="lower", aspect="auto", cmap="Greys", interpolation="nearest",
-              extent=(0, roll.shape[0] / steps_per_beat, pitch_offset - 0.5,
-                      pitch_offset + roll.shape[1] - 0.5))
+    if roll.ndim != 2 or roll.shape[0] == 0:
+        raise LnfError(f"expected a non-empty (T, 88) piano roll, got shape {roll.shape}", path)
+    T, P = roll.shape
+    fig = Figure(figsize=(float(np.clip(T / 8, 4, 20)), 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ax.imshow(
+        (roll != 0).T,
+        origin="lower",
+        aspect="auto",
+        cmap="Greys",
+        vmin=0,
+        vmax=1,
+        interpolation="nearest",
+        extent=(0, T / steps_per_beat, pitch_offset - 0.5, pitch_offset + P - 0.5),
+    )
+    cs = [p for p in range(pitch_offset, pitch_offset + P) if p % 12 == 0]
+    ax.set_yticks(cs, [f"C{p // 12 - 1}" for p in cs])
     ax.set_xlabel("beats")
-    ax.set_ylabel("MIDI pitch")
+    ax.set_ylabel("pitch")
     if title:
         ax.set_title(title)
     fig.tight_layout()
-    try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png")
-    finally:
-        plt.close(fig)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")

@@ -1,9 +1,12 @@
 """The emission p(x_t | z_{1:T}, T): a BiLSTM over z, conditionally independent outputs.
 
-The feature of step t combines ``z_t`` with the forward state *before* t and the backward
-state *after* t, so ``z_t`` enters through its own path and its neighbours through the
-recurrences. Outputs: 88 independent Bernoulli logits (music) or V categorical logits (text),
-with output weights tied to the inference network's input embedding.
+The feature of step t combines ``z_t`` with the forward state *before* t (a summary of
+``z_{<t}``) and the backward state *after* t (a summary of ``z_{>t}``), so ``z_t`` enters
+through its own direct path and its neighbours through the two recurrences. The two
+directions are separate LSTM stacks (unlike a stacked ``nn.LSTM(bidirectional=True)``,
+whose upper layers mix both directions, so that its "forward" state would already have read
+``z_t``). Outputs: 88 independent Bernoulli logits (music) or V categorical logits (text),
+the output weights tied to the inference network's input embedding.
 
 References:
     Ziegler & Rush (2019), Section 5.
@@ -15,34 +18,56 @@ import torch
 from torch import Tensor, nn
 
 from lnfmusic.config import ModelConfig
-from lnfmusic.model.encoder import run_bilstm
 from lnfmusic.model.position import PositionEmbedding
 
 
+def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
+    """Reverse each sequence of ``x`` ``(B, T, D)`` within its own length (padding stays at
+    the end); its own inverse."""
+    T = x.shape[1]
+    t = torch.arange(T, device=x.device)[None, :]
+    lengths = lengths.to(x.device)[:, None]
+    idx = torch.where(t < lengths, lengths - 1 - t, t)
+    return x.gather(1, idx[..., None].expand_as(x))
+
+
 class Emission(nn.Module):
-    """``forward(z, lengths) -> logits`` ``(B, T, output_dim)``."""
+    """``forward(z (B, T, H), lengths (B,)) -> logits (B, T, output_dim)``.
+
+    ``logits_t = tanh(W [u_t; f_{t-1}; b_{t+1}]) @ E^T + bias`` with ``u_t`` the projected
+    ``z_t`` plus the position embedding of (t, T), ``f`` the forward LSTM stack over ``u``,
+    ``b`` the backward stack (zero before the first and after the last real step) and ``E``
+    the tied embedding ``(output_dim, embed_dim)``. Padded steps never reach real ones (both
+    stacks run over real steps first).
+    """
 
     def __init__(self, cfg: ModelConfig, embedding: nn.Parameter):
         super().__init__()
-        self.embedding = embedding  # (output_dim, embed_dim), tied
+        self.embedding = embedding  # (output_dim, embed_dim), tied with the encoder's input
         self.inp = nn.Linear(cfg.latent_dim, cfg.embed_dim)
         self.position = PositionEmbedding(cfg.max_length, cfg.embed_dim)
         self.drop = nn.Dropout(cfg.dropout)
-        self.lstm = nn.LSTM(
-            cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True,
-            bidirectional=True, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
-        )
+        dropout = cfg.dropout if cfg.num_layers > 1 else 0.0
+        self.forward_lstm = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers,
+                                    batch_first=True, dropout=dropout)
+        self.backward_lstm = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers,
+                                     batch_first=True, dropout=dropout)
         self.hidden_size = cfg.hidden_size
         self.feature = nn.Linear(cfg.embed_dim + 2 * cfg.hidden_size, cfg.embed_dim)
         self.bias = nn.Parameter(torch.zeros(cfg.output_dim))
 
     def forward(self, z: Tensor, lengths: Tensor) -> Tensor:
         B, T, _ = z.shape
-        h = self.inp(z) + self.position(lengths, T)
-        out = run_bilstm(self.lstm, self.drop(h), lengths)
-        fwd, bwd = out[..., : self.hidden_size], out[..., self.hidden_size :]
-        zero = out.new_zeros(B, 1, self.hidden_size)
+        u = self.inp(z) + self.position(lengths, T)
+        h = self.drop(u)
+        fwd, _ = self.forward_lstm(h)  # fwd[:, t] has read u_{<=t}
+        bwd, _ = self.backward_lstm(reverse_padded(h, lengths))
+        bwd = reverse_padded(bwd, lengths)  # bwd[:, t] has read u_{>=t} (of the real steps)
+        zero = fwd.new_zeros(B, 1, self.hidden_size)
         before = torch.cat([zero, fwd[:, :-1]], dim=1)  # forward state at t-1
         after = torch.cat([bwd[:, 1:], zero], dim=1)  # backward state at t+1
-        feat = torch.tanh(self.feature(torch.cat([h, before, after], dim=-1)))
+        # the backward state "after" the last real step is the zero initial state
+        last = torch.arange(T, device=z.device)[None, :] >= lengths.to(z.device)[:, None] - 1
+        after = after.masked_fill(last[..., None], 0.0)
+        feat = torch.tanh(self.feature(torch.cat([u, before, after], dim=-1)))
         return self.drop(feat) @ self.embedding.t() + self.bias

@@ -6,6 +6,8 @@ References:
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -13,18 +15,27 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lnfmusic.config import ModelConfig
 from lnfmusic.model.position import PositionEmbedding
 
+_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+LOG_STD_MIN, LOG_STD_MAX = -9.0, 4.0  # keeps exp(log_std) and log q finite early in training
+
 
 def embed_inputs(x: Tensor, weight: Tensor, kind: str) -> Tensor:
-    """Music: the sum of the active notes' embeddings, ``(B, T, 88) @ (88, E)``;
-    text: a row lookup, ``(B, T)`` ids -> ``(B, T, E)``."""
+    """Embed observations with ``weight`` ``(V, E)``.
+
+    Music: the sum of the active notes' embeddings, ``(B, T, 88) @ (88, E) -> (B, T, E)``;
+    text: a row lookup, ``(B, T)`` ids -> ``(B, T, E)``.
+    """
     if kind == "music":
         return x.to(weight.dtype) @ weight
     return nn.functional.embedding(x, weight)
 
 
 def run_bilstm(lstm: nn.LSTM, inputs: Tensor, lengths: Tensor) -> Tensor:
-    """A (bi)LSTM over padded ``(B, T, D)`` inputs, packed so that the backward direction
-    starts at each sequence's own last step; padded outputs are zero."""
+    """A (bi)LSTM over padded ``(B, T, D)`` inputs -> ``(B, T, dirs * hidden)``.
+
+    Packed, so the backward direction starts at each sequence's own last step; outputs on
+    padded steps are zero. ``lengths`` ``(B,)`` may be in any order and on any device.
+    """
     packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
     out, _ = lstm(packed)
     out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
@@ -32,12 +43,19 @@ def run_bilstm(lstm: nn.LSTM, inputs: Tensor, lengths: Tensor) -> Tensor:
 
 
 class Encoder(nn.Module):
-    """``forward(x, lengths) -> (mean, log_std)``, each ``(B, T, H)``."""
+    """``q(z | x) = prod_t N(z_t; mean_t, diag(exp(log_std_t))^2)`` from a BiLSTM over x.
+
+    Args:
+        cfg: the model configuration (``embed_dim``, ``hidden_size``, ``num_layers``,
+            ``latent_dim``, ``dropout``, ``max_length``, ``data_kind``).
+        embedding: the input embedding ``(output_dim, embed_dim)``, shared (tied) with the
+            emission's output layer.
+    """
 
     def __init__(self, cfg: ModelConfig, embedding: nn.Parameter):
         super().__init__()
         self.kind = cfg.data_kind
-        self.embedding = embedding  # shared with the emission's output layer (tied)
+        self.embedding = embedding
         self.position = PositionEmbedding(cfg.max_length, cfg.embed_dim)
         self.drop = nn.Dropout(cfg.dropout)
         self.lstm = nn.LSTM(
@@ -47,8 +65,32 @@ class Encoder(nn.Module):
         self.out = nn.Linear(2 * cfg.hidden_size, 2 * cfg.latent_dim)
 
     def forward(self, x: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """``x`` music ``(B, T, 88)`` / text ``(B, T)``, ``lengths`` ``(B,)`` ->
+        ``(mean, log_std)``, each ``(B, T, H)`` (padded steps hold finite junk)."""
         T = x.shape[1]
         h = embed_inputs(x, self.embedding, self.kind) + self.position(lengths, T)
         h = run_bilstm(self.lstm, self.drop(h), lengths)
         mean, log_std = self.out(self.drop(h)).chunk(2, dim=-1)
-        return mean, log_std.clamp(-9.0, 4.0)
+        return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
+
+    def rsample(
+        self, x: Tensor, lengths: Tensor, mask: Tensor, num_samples: int = 1,
+        noise: Tensor | None = None,
+    ) -> tuple[Tensor, Tensor]:
+        """Reparameterised draws ``z = mean + exp(log_std) * eps ~ q(z | x)`` and their
+        log-density.
+
+        Returns ``z`` ``(S * B, T, H)`` (sample-major: row ``s * B + b``; zeros on padded
+        steps) and ``log q(z | x)`` ``(S * B,)`` summed over the real steps (``mask``
+        ``(B, T)`` True on real steps). ``noise`` ``(S, B, T, H)`` replaces the standard
+        normal draws (for tests and common random numbers).
+        """
+        mean, log_std = self(x, lengths)
+        if noise is None:
+            eps = torch.randn((num_samples, *mean.shape), device=mean.device, dtype=mean.dtype)
+        else:
+            eps = noise.to(mean)
+        m = mask.to(mean.dtype)[None, :, :, None]
+        z = (mean + log_std.exp() * eps) * m
+        log_q = ((-0.5 * eps * eps - log_std - _HALF_LOG_2PI) * m).sum((2, 3))
+        return z.flatten(0, 1), log_q.flatten(0, 1)

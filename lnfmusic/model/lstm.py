@@ -1,6 +1,8 @@
 """The autoregressive LSTM baseline over x, with the same length conditioning and p(T).
 
-``log p(x | T) = sum_t log p(x_t | x_{<t}, t, T)`` is exact, so it needs no sampling.
+``log p(x | T) = sum_t log p(x_t | x_{<t}, t, T)`` is exact, so it needs no sampling; the
+step-t input is the embedding of ``x_{t-1}`` (a learned start vector at t = 1) plus the
+position embedding of (t, T).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from lnfmusic.model.position import PositionEmbedding
 
 
 class LSTMBaseline(nn.Module):
-    """A 2-layer LSTM language model; input embedding tied with the output weights."""
+    """A (2-layer) LSTM language model; input embedding tied with the output weights
+    (the ``SequenceModel`` contract of docs/architecture.md, with ``kl = 0``)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -34,19 +37,22 @@ class LSTMBaseline(nn.Module):
         self.bias = nn.Parameter(torch.zeros(cfg.output_dim))
 
     def _logits(self, h: Tensor) -> Tensor:
+        """LSTM outputs ``(..., hidden)`` -> logits ``(..., output_dim)`` (tied weights)."""
         return torch.tanh(self.feature(self.drop(h))) @ self.embedding.t() + self.bias
 
     def log_prob(self, batch: Batch) -> Tensor:
-        """Exact ``log p(x | T)`` per sequence, ``(B,)``."""
+        """Exact ``log p(x | T)`` per sequence, ``(B,)`` (without ``log p(T)``)."""
         B, T = batch.x.shape[:2]
         emb = embed_inputs(batch.x, self.embedding, self.kind)
         inputs = torch.cat([self.start.expand(B, 1, -1), emb[:, :-1]], dim=1)
         inputs = inputs + self.position(batch.lengths, T)
-        out, _ = self.lstm(self.drop(inputs))  # causal: padding cannot reach real steps
+        # No packing needed: the recurrence is causal, so padding never reaches real steps.
+        out, _ = self.lstm(self.drop(inputs))
         ll = step_log_likelihood(self._logits(out), batch.x, self.kind)
         return (ll * batch.mask.to(ll.dtype)).sum(1)
 
     def elbo_terms(self, batch: Batch, num_samples: int = 1) -> dict[str, Tensor]:
+        """``recon`` = exact ``log p(x | T)``, ``kl`` = 0, each ``(B,)``."""
         recon = self.log_prob(batch)
         return {"recon": recon, "kl": torch.zeros_like(recon)}
 
@@ -59,25 +65,29 @@ class LSTMBaseline(nn.Module):
         self, lengths: Tensor, temperature: float = 1.0, threshold: float | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
-        """Ancestral sampling, one LSTM step per time step (state carried, no re-reading).
+        """Ancestral sampling, one LSTM step per time step with the state carried over.
 
-        ``temperature`` divides the logits.
+        ``lengths`` ``(B,)`` -> music ``(B, T, 88)`` uint8 / text ``(B, T)`` int64, zeros past
+        each length. ``temperature`` divides the logits. Serial in time by construction.
         """
         device = self.embedding.device
         lengths = lengths.to(device)
         B, T = lengths.shape[0], int(lengths.max())
-        pos = self.position(lengths, T)
+        pos = self.position(lengths, T)  # (B, T, E), computed once
+        if self.kind == "music":
+            x = torch.zeros(B, T, self.config.output_dim, dtype=torch.uint8, device=device)
+        else:
+            x = torch.zeros(B, T, dtype=torch.long, device=device)
         inp = self.start.expand(B, 1, -1) + pos[:, :1]
         state = None
-        steps = []
         for t in range(T):
             out, state = self.lstm(inp, state)
-            logits = self._logits(out[:, 0]) / temperature
+            logits = self._logits(out[:, 0])
+            if temperature != 1.0:
+                logits = logits / temperature
             xt = draw(logits, self.kind, threshold, generator)
-            steps.append(xt)
+            x[:, t] = xt
             if t + 1 < T:
-                emb = embed_inputs(xt.unsqueeze(1), self.embedding, self.kind)
-                inp = emb + pos[:, t + 1 : t + 2]
-        x = torch.stack(steps, 1)
+                inp = embed_inputs(xt, self.embedding, self.kind).unsqueeze(1) + pos[:, t + 1 : t + 2]
         mask = torch.arange(T, device=device)[None, :] < lengths[:, None]
         return x * (mask[..., None] if x.dim() == 3 else mask).to(x.dtype)

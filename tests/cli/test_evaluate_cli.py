@@ -147,7 +147,7 @@ def test_two_checkpoints_give_a_grid_and_same_seed_same_numbers(
     a = json.loads((tmp_path / "a.json").read_text())
     b = json.loads((tmp_path / "b.json").read_text())
     assert a["results"] == b["results"] and numbers(out) == numbers(out2)
-    for label, row in a["grid"]["rows"].items():
+    for label, row in a["grid"]["splits"]["test"].items():
         assert f"{row['JSB']:.3f}" in out, label
 
 

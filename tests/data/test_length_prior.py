@@ -1,0 +1,100 @@
+"""The length model p(T)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lnfmusic.data.length_prior import LengthPrior
+
+
+def test_empirical_histogram() -> None:
+    prior = LengthPrior.from_lengths([2, 2, 3, 5])
+    assert prior.max_length == 5
+    np.testing.assert_allclose(prior.probs, [0, 0.5, 0.25, 0, 0.25])
+    logp = prior.log_prob(torch.tensor([1, 2, 3, 5, 6]))
+    assert logp.dtype == torch.float64
+    assert logp[0] == -math.inf and logp[4] == -math.inf
+    torch.testing.assert_close(logp[1:4], torch.tensor([0.5, 0.25, 0.25]).double().log())
+
+
+def test_music_add_one_and_extension() -> None:
+    lengths = [4, 8, 8]
+    prior = LengthPrior.from_lengths(lengths, smoothing=1.0, extend=1.25)
+    assert prior.max_length == 10  # ceil(1.25 * 8)
+    counts = np.ones(10)
+    counts[3] += 1
+    counts[7] += 2
+    np.testing.assert_allclose(prior.probs, counts / counts.sum())
+    assert math.isclose(prior.probs.sum(), 1.0)
+    assert (prior.probs > 0).all()
+    # lengths outside 1..max_length have probability 0
+    logp = prior.log_prob([0, -3, 11, 100, 10, 1])
+    assert torch.isneginf(logp[:4]).all() and torch.isfinite(logp[4:]).all()
+    music = LengthPrior.for_music(lengths)
+    np.testing.assert_array_equal(music.probs, prior.probs)
+
+
+def test_extension_rounds_up() -> None:
+    assert LengthPrior.from_lengths([3], 1.0, 1.25).max_length == 4  # 3.75 -> 4
+    assert LengthPrior.from_lengths([1], 1.0, 1.25).max_length == 2  # 1.25 -> 2
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 1.0])
+def test_sums_to_one(smoothing: float) -> None:
+    rng = np.random.default_rng(0)
+    prior = LengthPrior.from_lengths(rng.integers(1, 300, size=500), smoothing, 1.25)
+    assert math.isclose(float(prior.probs.sum()), 1.0, rel_tol=1e-12)
+    every = prior.log_prob(torch.arange(1, prior.max_length + 1))
+    assert math.isclose(float(every.exp().sum()), 1.0, rel_tol=1e-12)
+
+
+def test_sampling_distribution() -> None:
+    prior = LengthPrior.from_lengths([3, 3, 3, 6, 1], smoothing=1.0, extend=1.25)
+    g = torch.Generator().manual_seed(0)
+    n = 40_000
+    samples = prior.sample(n, generator=g)
+    assert samples.shape == (n,) and samples.dtype == torch.long
+    assert samples.min() >= 1 and samples.max() <= prior.max_length
+    freq = np.bincount(samples.numpy() - 1, minlength=prior.max_length) / n
+    # 5 standard errors of a binomial proportion
+    tol = 5 * np.sqrt(prior.probs * (1 - prior.probs) / n)
+    assert (np.abs(freq - prior.probs) <= tol).all()
+    again = prior.sample(n, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(samples, again)
+
+
+def test_dict_roundtrip() -> None:
+    prior = LengthPrior.from_lengths([5, 9, 9, 2], smoothing=1.0, extend=1.25)
+    d = json.loads(json.dumps(prior.to_dict()))  # plain types only
+    back = LengthPrior.from_dict(d)
+    assert back.max_length == prior.max_length
+    np.testing.assert_array_equal(back.probs, prior.probs)
+    lengths = torch.arange(0, 14)
+    assert torch.equal(back.log_prob(lengths), prior.log_prob(lengths))
+
+
+def test_log_prob_keeps_device(device: torch.device) -> None:
+    prior = LengthPrior.from_lengths([2, 4])
+    out = prior.log_prob(torch.tensor([2, 3], device=device))
+    assert out.device.type == device.type
+    assert out[1].item() == -math.inf  # seen nowhere, no smoothing
+
+
+@pytest.mark.parametrize(
+    "lengths",
+    [[], [0, 3], [-1]],
+)
+def test_rejects_bad_lengths(lengths: list[int]) -> None:
+    with pytest.raises(ValueError):
+        LengthPrior.from_lengths(lengths)
+
+
+def test_no_warning_for_zero_probabilities() -> None:
+    prior = LengthPrior.from_lengths([1, 5])
+    with np.errstate(all="raise"):
+        prior.log_prob([1, 2, 9])

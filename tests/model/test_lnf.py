@@ -1,0 +1,105 @@
+"""The LNF VAE end to end: ELBO terms, importance weights, gradients, tying, padding."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lnfmusic.data.batching import make_batch
+from lnfmusic.model.build import build_model, count_parameters
+from lnfmusic.model.lnf import LNFModel
+from lnfmusic.model.lstm import LSTMBaseline
+from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
+
+MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]
+
+
+def make_model(name: str = "af-af", kind: str = "music") -> LNFModel:
+    return build_model(tiny_config(name, kind)).double()
+
+
+@pytest.mark.parametrize("kind", ["music", "text"])
+@pytest.mark.parametrize("name", MODELS)
+def test_shapes_and_finite_values(name: str, kind: str) -> None:
+    model = make_model(name, kind)
+    batch = random_batch([6, 5, 2], kind)
+    terms = model.elbo_terms(batch, num_samples=2)
+    assert set(terms) == {"recon", "kl"}
+    assert terms["recon"].shape == terms["kl"].shape == (3,)
+    assert torch.all(torch.isfinite(terms["recon"])) and torch.all(terms["recon"] < 0)
+    w = model.log_weights(batch, 4)
+    assert w.shape == (4, 3) and torch.all(torch.isfinite(w))
+
+
+def test_elbo_terms_are_the_sample_average_of_the_weights_parts() -> None:
+    model = make_model().eval()
+    batch = random_batch([5, 3], "music")
+    torch.manual_seed(5)
+    w = model.log_weights(batch, 3)
+    torch.manual_seed(5)
+    terms = model.elbo_terms(batch, 3)
+    torch.manual_seed(5)
+    recon, log_p, log_q = model.sample_terms(batch, 3)
+    torch.testing.assert_close(w, recon + log_p - log_q)
+    torch.testing.assert_close(terms["recon"], recon.mean(0))
+    torch.testing.assert_close(terms["kl"], (log_q - log_p).mean(0))
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_every_parameter_gets_a_gradient(name: str) -> None:
+    model = make_model(name)
+    batch = random_batch([7, 4], "music")
+    terms = model.elbo_terms(batch, num_samples=2)
+    (-(terms["recon"] - terms["kl"]).sum()).backward()
+    for pname, p in model.named_parameters():
+        assert p.grad is not None, pname
+        assert torch.isfinite(p.grad).all(), pname
+        assert p.grad.abs().sum() > 0, pname
+
+
+def test_input_and_output_weights_are_tied() -> None:
+    model = make_model()
+    assert model.encoder.embedding is model.emission.embedding is model.embedding
+    assert model.encoder.embedding.data_ptr() == model.emission.embedding.data_ptr()
+    n_unique = sum(p.numel() for p in {id(p): p for p in model.parameters()}.values())
+    assert count_parameters(model) == n_unique
+    with torch.no_grad():
+        model.embedding[0, 0] += 1.0
+    assert model.encoder.embedding[0, 0] == model.emission.embedding[0, 0]
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_padding_invariance(name: str) -> None:
+    """A sequence's weights do not depend on the other sequences of its batch."""
+    model = make_model(name).eval()
+    seqs = random_seqs([8, 3], "music", seed=4)
+    H = model.config.latent_dim
+    noise = torch.randn(2, 2, 8, H, dtype=torch.float64)
+    both = make_batch(seqs)
+    both.x = both.x.double()
+    alone = make_batch(seqs[1:])
+    alone.x = alone.x.double()
+    terms_both = model.sample_terms(both, 2, noise)
+    terms_alone = model.sample_terms(alone, 2, noise[:, 1:, :3])
+    for a, b in zip(terms_both, terms_alone, strict=True):
+        torch.testing.assert_close(a[:, 1], b[:, 0])
+
+
+@pytest.mark.parametrize("kind", ["music", "text"])
+@pytest.mark.parametrize("name", MODELS)
+def test_generate_shapes(name: str, kind: str) -> None:
+    model = make_model(name, kind).eval()
+    lengths = torch.tensor([4, 6])
+    x = model.generate(lengths, generator=torch.Generator().manual_seed(0))
+    assert x.shape[:2] == (2, 6)
+    assert x.dtype == (torch.uint8 if kind == "music" else torch.int64)
+    assert torch.all(x[0, 4:] == 0)
+
+
+def test_build_model_picks_the_family() -> None:
+    assert isinstance(build_model(tiny_config("lstm")), LSTMBaseline)
+    assert isinstance(build_model(tiny_config("iaf-scf")), LNFModel)
+    cfg = tiny_config()
+    cfg.model = "nope"
+    with pytest.raises(ValueError, match="unknown model"):
+        build_model(cfg)

@@ -1,0 +1,87 @@
+"""The training loop on tiny presets: loss goes down, metrics and checkpoints are written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from lnfmusic.data.dataset import load_dataset
+from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.train.checkpoint import load_model
+from lnfmusic.train.loop import length_prior_for, train, validate
+from lnfmusic.train.schedule import kl_weight
+from tests.train.helpers import single_thread, synthetic_music, synthetic_text, tiny_run  # noqa: F401
+
+KEYS = {"epoch", "step", "train_loss", "train_recon_per_step", "train_kl_per_step", "kl_weight",
+        "lr", "valid_elbo_nats_per_step", "steps_per_s", "epoch_seconds", "wall_seconds", "best",
+        "skipped_batches"}
+
+
+def read_metrics(run_dir: Path) -> list[dict]:
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_synthetic_music_run_learns_and_writes_everything(tmp_path: Path) -> None:
+    data = synthetic_music()
+    config = tiny_run(epochs=6)
+    config.train.lr = 3e-3
+    summary = train(config, data, tmp_path, progress=False)
+    rows = read_metrics(tmp_path)
+    assert [r["epoch"] for r in rows] == list(range(1, 7))
+    assert KEYS <= set(rows[0])
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"] - 5  # nats per step
+    assert rows[-1]["valid_elbo_nats_per_step"] < rows[0]["valid_elbo_nats_per_step"]
+    assert rows[-1]["step"] == 6 * 3  # 24 sequences in batches of 8
+    # the KL weight recorded is the one of the epoch's last batch
+    tc = config.train
+    assert rows[0]["kl_weight"] == pytest.approx(kl_weight(2 / 3, tc))
+    assert rows[-1]["kl_weight"] == 1.0
+    best = min(r["valid_elbo_nats_per_step"] for r in rows)
+    assert summary["best_valid_elbo_nats_per_step"] == pytest.approx(best)
+    stored = json.loads((tmp_path / "config.json").read_text())
+    assert stored["model"]["max_length"] == length_prior_for(data).max_length == 15
+    model, ckpt = load_model(summary["best"])
+    assert ckpt["best_valid"] == pytest.approx(best) and not model.training
+    assert ckpt["epoch"] == next(r["epoch"] for r in rows if r["valid_elbo_nats_per_step"] == best)
+    assert (tmp_path / "last.pt").exists()
+
+
+def test_the_callers_config_is_not_modified(tmp_path: Path) -> None:
+    config = tiny_run(epochs=1)
+    before = config.to_dict()
+    train(config, synthetic_text(), tmp_path, progress=False)
+    assert config.to_dict() == before
+
+
+def test_text_run_and_validation_normalisation(tmp_path: Path) -> None:
+    data = synthetic_text()
+    summary = train(tiny_run("iaf-scf", "text", epochs=1), data, tmp_path, progress=False)
+    model, ckpt = load_model(summary["last"])
+    assert ckpt["dataset"]["meta"]["vocab"]["chars"] == ["_", "a", "b", "c"]
+    prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
+    torch.manual_seed(0)
+    v = validate(model, data.splits["valid"], prior, 8, 1, "cpu")
+    torch.manual_seed(0)
+    manual, steps = 0.0, 0
+    from lnfmusic.data.batching import iterate_batches
+
+    for batch in iterate_batches(data.splits["valid"], 8):
+        with torch.no_grad():
+            t = model.elbo_terms(batch, 1)
+        manual += float((t["kl"] - t["recon"] - prior.log_prob(batch.lengths)).sum())
+        steps += int((batch.lengths + 1).sum())
+    assert v["elbo_nats_per_step"] == pytest.approx(manual / steps)
+
+
+def test_real_jsb_tiny_run(tmp_path: Path, data_dir: Path) -> None:
+    data = load_dataset("jsb", data_dir)
+    config = tiny_run(epochs=3)
+    config.train.max_sequences = 16
+    config.train.lr = 3e-3
+    train(config, data, tmp_path, progress=False)
+    rows = read_metrics(tmp_path)
+    assert rows[-1]["train_loss"] < rows[0]["train_loss"]
+    assert all(r["valid_elbo_nats_per_step"] is not None for r in rows)

@@ -1,0 +1,63 @@
+"""A non-finite loss never corrupts a run: one bad batch is skipped, persistent ones stop it
+with a clear error while the last good checkpoint survives."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from lnfmusic.errors import LnfError
+from lnfmusic.model.lnf import LNFModel
+from lnfmusic.train.loop import train
+from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
+
+
+def _poison(monkeypatch: pytest.MonkeyPatch, bad) -> list[int]:
+    """Make ``LNFModel.elbo_terms`` return NaN on the training calls selected by ``bad``."""
+    original = LNFModel.elbo_terms
+    calls: list[int] = []
+
+    def elbo_terms(self, batch, num_samples=1):
+        terms = original(self, batch, num_samples)
+        if self.training:
+            calls.append(len(calls))
+            if bad(len(calls) - 1):
+                terms = {k: v * float("nan") for k, v in terms.items()}
+        return terms
+
+    monkeypatch.setattr(LNFModel, "elbo_terms", elbo_terms)
+    return calls
+
+
+def test_a_single_nan_batch_is_skipped(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _poison(monkeypatch, lambda i: i == 1)
+    summary = train(tiny_run(epochs=2), synthetic_music(24, 8), tmp_path, progress=False)
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(calls) == 6  # 3 batches per epoch, all attempted
+    assert [r["skipped_batches"] for r in records] == [1, 0]
+    assert summary["steps"] == 5 and summary["skipped_batches"] == 1
+    ckpt = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert ckpt["epoch"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+    assert all(r["valid_elbo_nats_per_step"] is not None for r in records)
+
+
+def test_persistent_nan_stops_and_keeps_the_last_checkpoint(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _poison(monkeypatch, lambda i: i >= 3)  # epoch 1 (3 batches) is fine, then NaN forever
+    config = tiny_run(epochs=3)
+    config.train.max_nonfinite = 2
+    run_dir = tmp_path / "run"
+    with pytest.raises(LnfError) as info:
+        train(config, synthetic_music(24, 8), run_dir, progress=False)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(run_dir) in message and "non-finite" in message and "last.pt" in message
+    ckpt = torch.load(run_dir / "last.pt", weights_only=True)
+    assert ckpt["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 1
