@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import types
-import typing
 from pathlib import Path
 from typing import Any
 
@@ -43,22 +41,20 @@ DATA_FIELDS = {"data_kind", "output_dim", "max_length"}
 CHOICES = {"model": MODELS, "transform": TRANSFORMS, "hidden_flow": HIDDEN_FLOWS}
 
 
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool}
+
+
 def _check_type(name: str, annotation: Any, value: Any) -> Any:
-    """``value`` converted to the field's type (int -> float allowed), else ValueError."""
-    hint = annotation if not isinstance(annotation, str) else eval(  # noqa: S307 - own annotations
-        annotation, {"int": int, "float": float, "str": str, "bool": bool, "None": None}
-    )
-    args = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
-    if value is None and type(None) in args:
-        return None
-    for t in args:
+    """``value`` checked against a config field's annotation (``"int"``, ``"float"``,
+    ``"str | None"``...; int is accepted for float). Raises ValueError otherwise."""
+    text = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+    allowed = [_TYPES[t.strip()] for t in text.split("|") if t.strip() in _TYPES]
+    for t in allowed:
         if t is float and isinstance(value, int | float) and not isinstance(value, bool):
             return float(value)
-        if t is int and isinstance(value, int) and not isinstance(value, bool):
+        if type(value) is t:
             return value
-        if t in (str, bool) and type(value) is t:
-            return value
-    names = " or ".join("none" if t is type(None) else t.__name__ for t in args)
+    names = " or ".join(t.__name__ for t in allowed) or text
     raise ValueError(f"{name} must be {names}, got {value!r}")
 
 
@@ -73,8 +69,9 @@ def apply_toml(config: RunConfig, path: Path) -> None:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ModuleNotFoundError:
-            raise LnfError("TOML config files need Python >= 3.11 or `pip install tomli`",
-                           path) from None
+            raise LnfError(
+                "TOML config files need Python >= 3.11 or `pip install tomli`", path
+            ) from None
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
@@ -88,21 +85,27 @@ def apply_toml(config: RunConfig, path: Path) -> None:
         fields = {f.name: f for f in dataclasses.fields(target)}
         for key, value in values.items():
             if key not in fields or (section == "model" and key in DATA_FIELDS):
-                known = ", ".join(sorted(set(fields) - (DATA_FIELDS if section == "model"
-                                                        else set())))
+                known = ", ".join(
+                    sorted(set(fields) - (DATA_FIELDS if section == "model" else set()))
+                )
                 raise LnfError(f"unknown option {key!r} in [{section}] (known: {known})", path)
             try:
                 value = _check_type(key, fields[key].type, value)
             except ValueError as e:
                 raise LnfError(f"[{section}] {e}", path) from None
             if key in CHOICES and value is not None and value not in CHOICES[key]:
-                raise LnfError(f"[{section}] {key} must be one of {', '.join(CHOICES[key])}, "
-                               f"got {value!r}", path)
+                raise LnfError(
+                    f"[{section}] {key} must be one of {', '.join(CHOICES[key])}, got {value!r}",
+                    path,
+                )
             setattr(target, key, value)
 
 
 def resolve_config(
-    dataset_kind: str, model: str, preset_name: str, config_file: Path | None,
+    dataset_kind: str,
+    model: str,
+    preset_name: str,
+    config_file: Path | None,
     overrides: dict[str, Any],
 ) -> RunConfig:
     """preset < TOML config file < command-line flags (``None`` flags are not given)."""
@@ -129,73 +132,157 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
 
 
 @click.command()
-@click.option("--dataset", default="jsb", show_default=True,
-              help="jsb, nottingham, piano-midi, musedata, ptb, midi:FOLDER or text:FILE.")
+@click.option(
+    "--dataset",
+    default="jsb",
+    show_default=True,
+    help="jsb, nottingham, piano-midi, musedata, ptb, midi:FOLDER or text:FILE.",
+)
 @click.option("--model", type=click.Choice(MODELS), default="af-af", show_default=True)
-@click.option("--preset", "preset_name", type=click.Choice(PRESETS), default="small",
-              show_default=True, help="paper: the paper's sizes; small: a 2-core CPU; "
-              "tiny: seconds.")
-@click.option("--run-dir", type=click.Path(path_type=Path, file_okay=False), default=None,
-              help="Where checkpoints and metrics go [default: runs/DATASET-MODEL-PRESET].")
+@click.option(
+    "--preset",
+    "preset_name",
+    type=click.Choice(PRESETS),
+    default="small",
+    show_default=True,
+    help="paper: the paper's sizes; small: a 2-core CPU; tiny: seconds.",
+)
+@click.option(
+    "--run-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where checkpoints and metrics go [default: runs/DATASET-MODEL-PRESET].",
+)
 @click.option("--device", default="auto", show_default=True, help="auto, cpu or cuda[:N].")
 @click.option("--seed", type=int, default=None, help="Random seed [default: preset's, 0].")
-@click.option("--epochs", type=int, default=None, callback=_positive,
-              help="Number of epochs [default: preset's; with --resume: the stored run's].")
+@click.option(
+    "--epochs",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="Number of epochs [default: preset's; with --resume: the stored run's].",
+)
 @click.option("--resume", is_flag=True, help="Continue exactly from RUN_DIR/last.pt.")
-@click.option("--config", "config_file", type=click.Path(path_type=Path, dir_okay=False),
-              default=None, help="TOML file with [model] and [train] tables.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Folder with dataset files (before $LNF_DATA_DIR and ./datasets).")
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML file with [model] and [train] tables.",
+)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Folder with dataset files (before $LNF_DATA_DIR and ./datasets).",
+)
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
+@click.option(
+    "--threads",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="CPU threads for torch [default: 1 for the tiny preset, else torch's]; 1 is "
+    "often the fastest for small models, above all on a busy machine.",
+)
 @click.option("--batch-size", type=int, default=None, callback=_positive)
 @click.option("--lr", type=float, default=None, callback=_positive)
-@click.option("--elbo-samples", type=int, default=None, callback=_positive,
-              help="Posterior samples in the training ELBO.")
+@click.option(
+    "--elbo-samples",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="Posterior samples in the training ELBO.",
+)
 @click.option("--weight-decay", type=float, default=None)
-@click.option("--kl-zero-epochs", type=float, default=None,
-              help="Epochs with the KL weight at ~0.")
-@click.option("--kl-ramp-epochs", type=float, default=None,
-              help="Epochs of the linear KL ramp to 1.")
-@click.option("--patience", type=int, default=None,
-              help="Epochs without validation improvement before the lr is divided.")
-@click.option("--max-sequences", type=int, default=None, callback=_positive,
-              help="Use only the first N train and valid sequences.")
+@click.option("--kl-zero-epochs", type=float, default=None, help="Epochs with the KL weight at ~0.")
+@click.option(
+    "--kl-ramp-epochs", type=float, default=None, help="Epochs of the linear KL ramp to 1."
+)
+@click.option(
+    "--patience",
+    type=int,
+    default=None,
+    help="Epochs without validation improvement before the lr is divided.",
+)
+@click.option(
+    "--max-sequences",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="Use only the first N train and valid sequences.",
+)
 @click.option("--hidden-size", type=int, default=None, callback=_positive)
 @click.option("--latent-dim", type=int, default=None, callback=_positive)
 @click.option("--flow-layers", type=int, default=None, callback=_positive)
 @click.option("--transform", type=click.Choice(TRANSFORMS), default=None)
-@click.option("--hidden-flow", type=click.Choice(HIDDEN_FLOWS), default=None,
-              help="Flow within a time step [default: the model's own].")
-@click.option("--dropout", type=float, default=None,
-              help="Dropout outside the prior (encoder, emission, LSTM baseline).")
+@click.option(
+    "--hidden-flow",
+    type=click.Choice(HIDDEN_FLOWS),
+    default=None,
+    help="Flow within a time step [default: the model's own].",
+)
+@click.option(
+    "--dropout",
+    type=float,
+    default=None,
+    help="Dropout outside the prior (encoder, emission, LSTM baseline).",
+)
 @click.option("--prior-dropout", type=float, default=None, help="Dropout on the prior's LSTM.")
 @handle_errors
 def train(
-    dataset: str, model: str, preset_name: str, run_dir: Path | None, device: str,
-    resume: bool, config_file: Path | None, data_dir: Path | None, no_progress: bool,
+    dataset: str,
+    model: str,
+    preset_name: str,
+    run_dir: Path | None,
+    device: str,
+    resume: bool,
+    config_file: Path | None,
+    data_dir: Path | None,
+    no_progress: bool,
+    threads: int | None,
     **overrides: Any,
 ) -> None:
     """Train a model on a dataset; checkpoints go to RUN_DIR (best.pt, last.pt)."""
+    import torch
+
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.train.loop import train as run_training
 
     device = resolve_device(device)
+    if threads is None and preset_name == "tiny":
+        threads = 1  # tiny matrices: extra threads only add synchronisation
+    if threads is not None:
+        torch.set_num_threads(threads)
     data = load_dataset(dataset, data_dir)
     for note in getattr(data, "notes", []):
-        stderr.print(f"note: {note}")
+        stderr.print(f"note: {note}", soft_wrap=True)
     config = resolve_config(data.kind, model, preset_name, config_file, overrides)
     run_dir = run_dir or default_run_dir(dataset, model, preset_name)
     what = "resuming" if resume else "training"
-    stderr.print(f"{what} {model} on {dataset} ({preset_name} preset) on {device} -> {run_dir}")
-    summary = run_training(config, data, run_dir, device=device, resume=resume,
-                           progress=not no_progress, console=stderr,
-                           epochs=overrides.get("epochs"))
+    stderr.print(
+        f"{what} {model} on {dataset} ({preset_name} preset) on {device} -> {run_dir}",
+        soft_wrap=True,
+    )
+    summary = run_training(
+        config,
+        data,
+        run_dir,
+        device=device,
+        resume=resume,
+        progress=not no_progress,
+        console=stderr,
+        epochs=overrides.get("epochs"),
+    )
     best = summary["best_valid_elbo_nats_per_step"]
     if best is None:
-        stdout.print(f"no finite validation ELBO after {summary['epochs']} epochs; "
-                     f"last checkpoint {summary['last']}")
+        stdout.print(
+            f"no finite validation ELBO after {summary['epochs']} epochs; "
+            f"last checkpoint {summary['last']}",
+            soft_wrap=True,
+        )
         return
     unit = f"{best:.4f} nats/step"
     if data.kind == "text":
         unit += f" ({best / math.log(2):.4f} bits/char)"
-    stdout.print(f"best valid ELBO {unit}; checkpoint {summary['best']}")
+    stdout.print(f"best valid ELBO {unit}; checkpoint {summary['best']}", soft_wrap=True)

@@ -1,1 +1,2 @@
-"""Normalizing flows: scalar transforms, flows within a time step (hidden) and across time, the priors."""
+"""Normalizing flows: scalar transforms, flows within a time step (hidden) and across time,
+the named priors."""

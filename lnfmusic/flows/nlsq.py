@@ -106,9 +106,9 @@ def _solve(eps: Tensor, raw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
     ``u^3 + A u^2 + u + C = 0`` with ``A = -k / b`` and ``C = (c d - k) / b``, whose depressed
     form ``s^3 + p s + q = 0`` (``u = s - A / 3``) has exactly one real root because ``F`` is
     strictly increasing. One Newton step on ``F`` removes the round-off of the closed form;
-    the result is clamped to the bracket ``|z - (eps - a) / b| <= |c| / b`` (a root always lies
-    there since ``|c / (1 + u^2)| <= |c|``), which also catches the overflow of the closed form
-    for astronomically large ``|A|`` (beyond ~1e100).
+    before and after it, the iterate is clamped to the bracket ``|z - (eps - a) / b| <= |c| / b``
+    (a root always lies there since ``|c / (1 + u^2)| <= |c|``), which also catches the
+    overflow of the closed form for astronomically large ``|A|`` (beyond ~1e100).
     """
     raw = raw.double()
     y = eps.double()
@@ -120,9 +120,10 @@ def _solve(eps: Tensor, raw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
     q = (2.0 / 27.0) * A * A * A - A / 3.0 + C
     z = (_depressed_cubic_root(p, q) - A / 3.0 - g) / d
     centre, half = (y - a) / b, c.abs() / b
-    z = torch.where(torch.isfinite(z), z, centre)
+    lo, hi = centre - half, centre + half
+    z = torch.where(torch.isfinite(z), z, centre).clamp(lo, hi)
     f, log_slope = _explicit(z, raw, alpha)
-    z = (z - (f - y) * torch.exp(-log_slope)).clamp(centre - half, centre + half)
+    z = (z - (f - y) * torch.exp(-log_slope)).clamp(lo, hi)
     return z, log_slope
 
 

@@ -14,8 +14,9 @@ context ``c_t = dropout(LSTM state after the inputs < t) + position embedding(t,
 
 The shifted input of step 1 is a learned start vector (initialised at zero).
 ``inverse(z, lengths) -> (eps, log_prob)``, ``log_prob(z, lengths) -> (B,)`` and
-``sample(eps, lengths) -> (z, log_prob)`` sum over the real steps only; padding never influences real steps, since every recurrence runs forward
-in time and the position embedding of a real step does not depend on the padded width.
+``sample(eps, lengths) -> (z, log_prob)`` sum over the real steps only. Padding never
+influences real steps: every recurrence runs forward in time, and the position embedding of
+a real step does not depend on the padded width.
 
 References:
     Ziegler & Rush (2019), Section 4 (Models 1-3) and Appendix A.
@@ -125,11 +126,13 @@ class TimeFlow(nn.Module):
         return x, new
 
     def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Density direction: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)``, ``log p(z)`` ``(B,)``."""
+        """Density direction: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)``, ``log p(z)``
+        ``(B,)``."""
         raise NotImplementedError
 
     def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Sampling direction: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)``, ``log p(z)`` ``(B,)``."""
+        """Sampling direction: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)``, ``log p(z)``
+        ``(B,)``."""
         raise NotImplementedError
 
     def log_prob(self, z: Tensor, lengths: Tensor) -> Tensor:

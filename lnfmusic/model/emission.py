@@ -48,10 +48,12 @@ class Emission(nn.Module):
         self.position = PositionEmbedding(cfg.max_length, cfg.embed_dim)
         self.drop = nn.Dropout(cfg.dropout)
         dropout = cfg.dropout if cfg.num_layers > 1 else 0.0
-        self.forward_lstm = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers,
-                                    batch_first=True, dropout=dropout)
-        self.backward_lstm = nn.LSTM(cfg.embed_dim, cfg.hidden_size, cfg.num_layers,
-                                     batch_first=True, dropout=dropout)
+        self.forward_lstm = nn.LSTM(
+            cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=dropout
+        )
+        self.backward_lstm = nn.LSTM(
+            cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True, dropout=dropout
+        )
         self.hidden_size = cfg.hidden_size
         self.feature = nn.Linear(cfg.embed_dim + 2 * cfg.hidden_size, cfg.embed_dim)
         self.bias = nn.Parameter(torch.zeros(cfg.output_dim))

@@ -59,8 +59,12 @@ class Encoder(nn.Module):
         self.position = PositionEmbedding(cfg.max_length, cfg.embed_dim)
         self.drop = nn.Dropout(cfg.dropout)
         self.lstm = nn.LSTM(
-            cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True,
-            bidirectional=True, dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
+            cfg.embed_dim,
+            cfg.hidden_size,
+            cfg.num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
         )
         self.out = nn.Linear(2 * cfg.hidden_size, 2 * cfg.latent_dim)
 
@@ -74,7 +78,11 @@ class Encoder(nn.Module):
         return mean, log_std.clamp(LOG_STD_MIN, LOG_STD_MAX)
 
     def rsample(
-        self, x: Tensor, lengths: Tensor, mask: Tensor, num_samples: int = 1,
+        self,
+        x: Tensor,
+        lengths: Tensor,
+        mask: Tensor,
+        num_samples: int = 1,
         noise: Tensor | None = None,
     ) -> tuple[Tensor, Tensor]:
         """Reparameterised draws ``z = mean + exp(log_std) * eps ~ q(z | x)`` and their

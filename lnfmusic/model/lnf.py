@@ -63,7 +63,10 @@ class LNFModel(nn.Module):
 
     @torch.no_grad()
     def generate(
-        self, lengths: Tensor, temperature: float = 1.0, threshold: float | None = None,
+        self,
+        lengths: Tensor,
+        temperature: float = 1.0,
+        threshold: float | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """Given lengths ``(B,)``: ``eps -> z -> x``; music ``(B, T, 88)`` uint8, text

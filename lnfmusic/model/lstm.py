@@ -30,7 +30,10 @@ class LSTMBaseline(nn.Module):
         self.position = PositionEmbedding(cfg.max_length, cfg.embed_dim)
         self.drop = nn.Dropout(cfg.dropout)
         self.lstm = nn.LSTM(
-            cfg.embed_dim, cfg.hidden_size, cfg.num_layers, batch_first=True,
+            cfg.embed_dim,
+            cfg.hidden_size,
+            cfg.num_layers,
+            batch_first=True,
             dropout=cfg.dropout if cfg.num_layers > 1 else 0.0,
         )
         self.feature = nn.Linear(cfg.hidden_size, cfg.embed_dim)
@@ -62,7 +65,10 @@ class LSTMBaseline(nn.Module):
 
     @torch.no_grad()
     def generate(
-        self, lengths: Tensor, temperature: float = 1.0, threshold: float | None = None,
+        self,
+        lengths: Tensor,
+        temperature: float = 1.0,
+        threshold: float | None = None,
         generator: torch.Generator | None = None,
     ) -> Tensor:
         """Ancestral sampling, one LSTM step per time step with the state carried over.
@@ -88,6 +94,8 @@ class LSTMBaseline(nn.Module):
             xt = draw(logits, self.kind, threshold, generator)
             x[:, t] = xt
             if t + 1 < T:
-                inp = embed_inputs(xt, self.embedding, self.kind).unsqueeze(1) + pos[:, t + 1 : t + 2]
+                inp = (
+                    embed_inputs(xt, self.embedding, self.kind).unsqueeze(1) + pos[:, t + 1 : t + 2]
+                )
         mask = torch.arange(T, device=device)[None, :] < lengths[:, None]
         return x * (mask[..., None] if x.dim() == 3 else mask).to(x.dtype)

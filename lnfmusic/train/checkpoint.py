@@ -7,6 +7,7 @@ int, float, bool and None inside). Layout::
      "dataset": {"name", "kind", "meta", "length_prior"}, "model": state_dict,
      "optimizer": state_dict, "scheduler": PlateauSchedule dict, "epoch": epochs done,
      "step": optimizer steps, "best_valid": best validation nats/step,
+     "seconds": cumulative training wall time,
      "rng": {"torch", "numpy", "python"[, "cuda"]}}
 """
 
@@ -36,10 +37,18 @@ def rng_state() -> dict[str, Any]:
     version, mt, gauss = random.getstate()
     state: dict[str, Any] = {
         "torch": torch.get_rng_state(),
-        "numpy": {"kind": str(kind), "keys": torch.from_numpy(keys.astype(np.int64)),
-                  "pos": int(pos), "has_gauss": int(has_gauss), "cached": float(cached)},
-        "python": {"version": int(version), "state": torch.tensor(mt, dtype=torch.int64),
-                   "gauss": gauss},
+        "numpy": {
+            "kind": str(kind),
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
+        "python": {
+            "version": int(version),
+            "state": torch.tensor(mt, dtype=torch.int64),
+            "gauss": gauss,
+        },
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         state["cuda"] = torch.cuda.get_rng_state_all()
@@ -50,8 +59,15 @@ def set_rng_state(state: dict[str, Any]) -> None:
     """Restore the states saved by :func:`rng_state` (CUDA's only where available)."""
     torch.set_rng_state(state["torch"].cpu())
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"],
-                         n["has_gauss"], n["cached"]))
+    np.random.set_state(
+        (
+            n["kind"],
+            n["keys"].cpu().numpy().astype(np.uint32),
+            n["pos"],
+            n["has_gauss"],
+            n["cached"],
+        )
+    )
     if "python" in state:
         p = state["python"]
         random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss"]))
@@ -73,8 +89,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise LnfError("checkpoint not found", path)
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError,
-            OSError, AttributeError, TypeError) as e:
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        AttributeError,
+        TypeError,
+    ) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise LnfError(f"not a readable lnfmusic checkpoint ({first[:120]})", path) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
@@ -107,6 +131,8 @@ def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> d
     }
     keep = ("config", "dataset", "epoch", "step", "best_valid")
     state = {k: ckpt[k] for k in keep if k in ckpt}
-    state.update(model=weights, exported_from=str(src), weights_dtype="float16" if half else "float32")
+    state.update(
+        model=weights, exported_from=str(src), weights_dtype="float16" if half else "float32"
+    )
     save_checkpoint(dst, state)
     return state

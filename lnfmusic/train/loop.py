@@ -76,8 +76,12 @@ def prepare_config(config: RunConfig, dataset: SequenceDataset, prior: LengthPri
 
 @torch.no_grad()
 def validate(
-    model: nn.Module, seqs: list[np.ndarray], prior: LengthPrior, batch_size: int,
-    samples: int, device: str | torch.device,
+    model: nn.Module,
+    seqs: list[np.ndarray],
+    prior: LengthPrior,
+    batch_size: int,
+    samples: int,
+    device: str | torch.device,
 ) -> dict[str, float]:
     """The ELBO of ``seqs`` in nats per step (paper-comparable normalisation
     ``sum(-ELBO - log p(T)) / sum(T + 1)``), and its reconstruction and KL parts per step
@@ -96,8 +100,11 @@ def validate(
         steps += int((batch.lengths + 1).sum())
     model.train(was_training)
     steps = max(steps, 1)
-    return {"elbo_nats_per_step": nll / steps, "recon_per_step": -recon / steps,
-            "kl_per_step": kl / steps}
+    return {
+        "elbo_nats_per_step": nll / steps,
+        "recon_per_step": -recon / steps,
+        "kl_per_step": kl / steps,
+    }
 
 
 def batch_loss(model: nn.Module, batch: Batch, beta: float, samples: int) -> tuple[Tensor, dict]:
@@ -113,9 +120,16 @@ def _finite_or_none(value: float) -> float | None:
 
 def _progress(console: Console, enabled: bool) -> Progress:
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(), TextColumn("ETA"),
-        TimeRemainingColumn(), console=console, disable=not enabled, transient=False,
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
     )
 
 
@@ -125,7 +139,7 @@ def _config_differences(given: dict, stored: dict, prefix: str = "") -> list[str
         if isinstance(value, dict):
             out += _config_differences(value, stored.get(key, {}), f"{prefix}{key}.")
         elif key in stored and stored[key] != value:
-            out.append(f"{prefix}{key} (given {value!r}, stored {stored[key]!r})")
+            out.append(f"{prefix}{key} (requested {value!r}, stored {stored[key]!r})")
     return out
 
 
@@ -145,8 +159,13 @@ def _read_metrics_upto(path: Path, epoch: int) -> str:
 
 
 def train(
-    config: RunConfig, dataset: SequenceDataset, run_dir: str | Path, device: str = "cpu",
-    resume: bool = False, progress: bool = True, console: Console | None = None,
+    config: RunConfig,
+    dataset: SequenceDataset,
+    run_dir: str | Path,
+    device: str = "cpu",
+    resume: bool = False,
+    progress: bool = True,
+    console: Console | None = None,
     epochs: int | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` on ``dataset``, writing checkpoints and metrics into ``run_dir``.
@@ -183,11 +202,17 @@ def train(
         prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
         given = RunConfig.from_dict(config.to_dict())
         prepare_config(given, dataset, prior)
-        ignored = [d for d in _config_differences(given.to_dict(), stored.to_dict())
-                   if not d.startswith("train.epochs ")]
+        ignored = [
+            d
+            for d in _config_differences(given.to_dict(), stored.to_dict())
+            if not d.startswith("train.epochs ")
+        ]
         if ignored:
-            console.print(f"[yellow]note: resuming with the stored configuration; ignoring "
-                          f"{'; '.join(ignored)}")
+            console.print(
+                f"[yellow]note: resuming with the stored configuration, which differs from "
+                f"the requested one in {'; '.join(ignored)}",
+                soft_wrap=True,
+            )
         config = stored
     else:
         prior = length_prior_for(dataset)
@@ -214,14 +239,21 @@ def train(
         write_text_atomic(metrics_path, _read_metrics_upto(metrics_path, start_epoch))
     else:
         if last_path.exists():
-            console.print(f"[yellow]note: starting a fresh run in {run_dir}; its old "
-                          f"checkpoints and metrics are replaced (use --resume to continue)")
+            console.print(
+                f"[yellow]note: starting a fresh run in {run_dir}; its old "
+                f"checkpoints and metrics are replaced (use --resume to continue)",
+                soft_wrap=True,
+            )
         best_path.unlink(missing_ok=True)
         write_text_atomic(metrics_path, "")
     write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
 
-    dataset_info = {"name": dataset.name, "kind": dataset.kind, "meta": dataset.meta,
-                    "length_prior": prior.to_dict()}
+    dataset_info = {
+        "name": dataset.name,
+        "kind": dataset.kind,
+        "meta": dataset.meta,
+        "length_prior": prior.to_dict(),
+    }
     train_seqs, valid_seqs = dataset.splits["train"], dataset.splits["valid"]
     if tc.max_sequences is not None:
         train_seqs, valid_seqs = train_seqs[: tc.max_sequences], valid_seqs[: tc.max_sequences]
@@ -242,8 +274,9 @@ def train(
             skipped_epoch = 0
             bar.reset(batch_task, total=n_batches, info="")
             # Shuffling from seed and epoch alone, so a resumed run sees the same batches.
-            batches = iterate_batches(train_seqs, tc.batch_size, shuffle=True,
-                                      seed=tc.seed * 1_000_003 + epoch)
+            batches = iterate_batches(
+                train_seqs, tc.batch_size, shuffle=True, seed=tc.seed * 1_000_003 + epoch
+            )
             beta = kl_weight(epoch, tc)
             for i, batch in enumerate(batches):
                 batch = batch.to(device)
@@ -261,31 +294,41 @@ def train(
                     skipped += 1
                     skipped_epoch += 1
                     if not warned:
-                        console.print(f"[yellow]warning: non-finite loss or gradient at epoch "
-                                      f"{epoch + 1}, batch {i + 1}: batch skipped (further "
-                                      f"skips are counted in {METRICS})")
+                        console.print(
+                            f"[yellow]warning: non-finite loss or gradient at epoch "
+                            f"{epoch + 1}, batch {i + 1}: batch skipped (further "
+                            f"skips are counted in {METRICS})",
+                            soft_wrap=True,
+                        )
                         warned = True
                     if consecutive_bad > tc.max_nonfinite:
-                        last = (f"the last good checkpoint is {last_path}" if last_path.exists()
-                                else "no checkpoint was written yet")
+                        last = (
+                            f"the last good checkpoint is {last_path}"
+                            if last_path.exists()
+                            else "no checkpoint was written yet"
+                        )
                         raise LnfError(
                             f"training stopped: {consecutive_bad} consecutive non-finite "
                             f"batches (limit max_nonfinite = {tc.max_nonfinite}) at epoch "
-                            f"{epoch + 1}; {last}; try a lower --lr", run_dir,
+                            f"{epoch + 1}; {last}; try a lower --lr",
+                            run_dir,
                         )
                     bar.advance(batch_task)
                     continue
                 consecutive_bad = 0
                 optimizer.step()
                 step += 1
-                totals["loss"] += float(loss) * len(batch)
-                totals["recon"] += float(terms["recon"].sum())
-                totals["kl"] += float(terms["kl"].sum())
+                totals["loss"] += float(loss.detach()) * len(batch)
+                totals["recon"] += float(terms["recon"].detach().sum())
+                totals["kl"] += float(terms["kl"].detach().sum())
                 totals["steps"] += int((batch.lengths + 1).sum())
                 totals["seqs"] += len(batch)
                 rate = totals["steps"] / (time.perf_counter() - t0)
-                bar.update(batch_task, advance=1, info=f"loss {float(loss):.3f}  "
-                           f"kl_w {beta:.3f}  {rate:,.0f} steps/s")
+                bar.update(
+                    batch_task,
+                    advance=1,
+                    info=f"loss {float(loss.detach()):.3f}  kl_w {beta:.3f}  {rate:,.0f} steps/s",
+                )
             train_time = time.perf_counter() - t0
             valid = validate(model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device)
             annealed = epoch + 1 >= tc.kl_zero_epochs + tc.kl_ramp_epochs
@@ -294,39 +337,54 @@ def train(
             elapsed = seconds_before + time.perf_counter() - t_start
             seqs, steps = max(totals["seqs"], 1), max(totals["steps"], 1)
             record = {
-                "epoch": epoch + 1, "step": step,
+                "epoch": epoch + 1,
+                "step": step,
                 "train_loss": _finite_or_none(totals["loss"] / seqs),
                 "train_recon_per_step": _finite_or_none(-totals["recon"] / steps),
                 "train_kl_per_step": _finite_or_none(totals["kl"] / steps),
-                "kl_weight": beta, "lr": lr,
+                "kl_weight": beta,
+                "lr": lr,
                 "valid_elbo_nats_per_step": _finite_or_none(valid["elbo_nats_per_step"]),
                 "valid_recon_per_step": _finite_or_none(valid["recon_per_step"]),
                 "valid_kl_per_step": _finite_or_none(valid["kl_per_step"]),
-                "best": improved, "skipped_batches": skipped_epoch,
-                "steps_per_s": totals["steps"] / train_time, "epoch_seconds": train_time,
+                "best": improved,
+                "skipped_batches": skipped_epoch,
+                "steps_per_s": totals["steps"] / train_time,
+                "epoch_seconds": train_time,
                 "wall_seconds": elapsed,
             }
             with open(metrics_path, "a", encoding="utf-8") as f:
                 f.write(json.dumps(record) + "\n")
             state = {
-                "config": config.to_dict(), "dataset": dataset_info,
-                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "scheduler": schedule.state_dict(), "epoch": epoch + 1, "step": step,
-                "best_valid": schedule.best, "seconds": elapsed, "rng": rng_state(),
+                "config": config.to_dict(),
+                "dataset": dataset_info,
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "scheduler": schedule.state_dict(),
+                "epoch": epoch + 1,
+                "step": step,
+                "best_valid": schedule.best,
+                "seconds": elapsed,
+                "rng": rng_state(),
             }
             if improved:
                 save_checkpoint(best_path, state)
             save_checkpoint(last_path, state)
-            line = (f"epoch {epoch + 1}/{tc.epochs}  loss {record['train_loss'] or math.nan:.3f}  "
-                    f"valid {valid['elbo_nats_per_step']:.3f} nats/step (best "
-                    f"{schedule.best:.3f})  kl_w {beta:.3f}  lr {lr:.2g}  "
-                    f"{record['steps_per_s']:,.0f} steps/s  {train_time:.1f}s")
+            line = (
+                f"epoch {epoch + 1}/{tc.epochs} loss {record['train_loss'] or math.nan:.3f} "
+                f"valid {valid['elbo_nats_per_step']:.3f} (best {schedule.best:.3f}) "
+                f"kl_w {beta:.2f} lr {lr:.1e} {record['steps_per_s']:,.0f} steps/s "
+                f"{train_time:.0f}s"
+            )
             if progress:
-                bar.console.print(line + ("  *" if improved else ""))
+                bar.console.print(line + (" *" if improved else ""), soft_wrap=True)
             bar.update(epoch_task, advance=1, info=f"best {schedule.best:.3f}")
     return {
         "best_valid_elbo_nats_per_step": schedule.best if math.isfinite(schedule.best) else None,
-        "epochs": tc.epochs, "steps": step,
-        "best": str(best_path) if best_path.exists() else None, "last": str(last_path),
-        "skipped_batches": skipped, "seconds": seconds_before + time.perf_counter() - t_start,
+        "epochs": tc.epochs,
+        "steps": step,
+        "best": str(best_path) if best_path.exists() else None,
+        "last": str(last_path),
+        "skipped_batches": skipped,
+        "seconds": seconds_before + time.perf_counter() - t_start,
     }

@@ -14,9 +14,7 @@ KINDS = ["af", "scf", "none"]
 TRANSFORMS = ["nlsq", "affine"]
 
 
-def make_flow(
-    kind: str, K: int, transform: str, scale: float = 0.3, hidden: int = 8
-) -> HiddenFlow:
+def make_flow(kind: str, K: int, transform: str, scale: float = 0.3, hidden: int = 8) -> HiddenFlow:
     """A float64 flow with moderately random parameters (the default init is near the
     identity, which would hide mistakes in the order reversal or the log-det)."""
     flow = HiddenFlow(kind, H, C, hidden, K, get_transform(transform)).double()

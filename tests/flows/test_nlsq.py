@@ -160,8 +160,11 @@ def test_c_zero_is_affine() -> None:
     )
     a, b, _, d, g = nlsq.constrain(raw)
     y = torch.stack(
-        [a[0] - b[0] * g[0] / d[0], torch.tensor(4.0, dtype=torch.float64),
-         torch.tensor(0.0, dtype=torch.float64)]
+        [
+            a[0] - b[0] * g[0] / d[0],
+            torch.tensor(4.0, dtype=torch.float64),
+            torch.tensor(0.0, dtype=torch.float64),
+        ]
     )
     torch.testing.assert_close(root(y, raw), (y - a) / b, rtol=1e-14, atol=1e-14)
 
@@ -202,8 +205,9 @@ def test_depressed_cubic_degenerate_cases() -> None:
     ``q = 0`` with ``p > 0``, tiny ``p`` of either sign, and ``p < 0`` at the unique-root
     boundary where round-off pushes the acosh argument below 1."""
     p = torch.tensor([0.0, 0.5, 1e-14, -1e-14, 1e-300, -3.0, -3.0, -2.0], dtype=torch.float64)
-    q = torch.tensor([0.0, 0.0, 1e-3, -1e-3, 2.0, 2.0 * (1 + 1e-15), -2.0, 1e5],
-                     dtype=torch.float64)
+    q = torch.tensor(
+        [0.0, 0.0, 1e-3, -1e-3, 2.0, 2.0 * (1 + 1e-15), -2.0, 1e5], dtype=torch.float64
+    )
     s = nlsq._depressed_cubic_root(p, q)
     assert torch.isfinite(s).all()
     residual = s**3 + p * s + q

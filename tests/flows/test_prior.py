@@ -23,14 +23,25 @@ IDS = [f"{m}-{t}-{h or 'default'}" for m, t, h in CASES]
 
 
 def make_prior(
-    model: str, transform: str = "nlsq", hidden_flow: str | None = None, seed: int = 0,
-    dropout: float = 0.0, scale: float = 0.3,
+    model: str,
+    transform: str = "nlsq",
+    hidden_flow: str | None = None,
+    seed: int = 0,
+    dropout: float = 0.0,
+    scale: float = 0.3,
 ) -> FlowPrior:
     """A small float64 prior in eval mode with moderately random weights (the default init
     is close to the identity and would hide mistakes)."""
     cfg = ModelConfig(
-        model=model, transform=transform, hidden_flow=hidden_flow, latent_dim=H,
-        hidden_size=6, num_layers=2, flow_layers=2, flow_hidden=8, prior_dropout=dropout,
+        model=model,
+        transform=transform,
+        hidden_flow=hidden_flow,
+        latent_dim=H,
+        hidden_size=6,
+        num_layers=2,
+        flow_layers=2,
+        flow_hidden=8,
+        prior_dropout=dropout,
         max_length=12,
     )
     torch.manual_seed(seed)
@@ -74,14 +85,14 @@ def test_total_log_det_equals_jacobian_slogdet(
     lengths = torch.tensor([T])
     eps = noise(1, T)
     z, lp = prior.time.sample(eps, lengths)
-    jac = jacobian(lambda e: prior.time.sample(e.view(1, T, H), lengths)[0].flatten(),
-                   eps.flatten())
+    jac = jacobian(
+        lambda e: prior.time.sample(e.view(1, T, H), lengths)[0].flatten(), eps.flatten()
+    )
     sign, logdet = torch.linalg.slogdet(jac)
     assert sign > 0
     torch.testing.assert_close(lp[0], std_normal(eps) - logdet, rtol=1e-8, atol=1e-8)
     # density direction: log p(z) = log N(eps(z)) + log|det deps/dz|
-    jac_inv = jacobian(lambda v: prior.inverse(v.view(1, T, H), lengths)[0].flatten(),
-                       z.flatten())
+    jac_inv = jacobian(lambda v: prior.inverse(v.view(1, T, H), lengths)[0].flatten(), z.flatten())
     lp_inv = prior.log_prob(z, lengths)
     torch.testing.assert_close(
         lp_inv[0], std_normal(eps) + torch.linalg.slogdet(jac_inv)[1], rtol=1e-8, atol=1e-8
@@ -131,8 +142,9 @@ def test_causality(model: str) -> None:
         z2 = z.clone()
         z2[:, t:] = torch.randn(1, T - t, H, dtype=z.dtype)
         short = torch.tensor([t])
-        torch.testing.assert_close(prior.log_prob(z2, short), prior.log_prob(z, short),
-                                   rtol=0, atol=1e-12)
+        torch.testing.assert_close(
+            prior.log_prob(z2, short), prior.log_prob(z, short), rtol=0, atol=1e-12
+        )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -158,8 +170,16 @@ def test_gradient_on_every_parameter(model: str, transform: str, hidden: str | N
     """Default init, training mode: both the density and the sampling direction reach every
     parameter (and the input)."""
     cfg = ModelConfig(
-        model=model, transform=transform, hidden_flow=hidden, latent_dim=H, hidden_size=6,
-        num_layers=2, flow_layers=2, flow_hidden=8, prior_dropout=0.0, max_length=12,
+        model=model,
+        transform=transform,
+        hidden_flow=hidden,
+        latent_dim=H,
+        hidden_size=6,
+        num_layers=2,
+        flow_layers=2,
+        flow_hidden=8,
+        prior_dropout=0.0,
+        max_length=12,
     )
     prior = build_prior(cfg).double().train()
     lengths = torch.tensor([4, 2])
@@ -214,8 +234,16 @@ def test_dropout_is_active_in_training_only(model: str) -> None:
 @pytest.mark.parametrize("model", MODELS)
 def test_float32_and_device(model: str, device: torch.device) -> None:
     """The default dtype on the requested device: finite, consistent densities."""
-    cfg = ModelConfig(model=model, latent_dim=H, hidden_size=6, num_layers=2, flow_layers=2,
-                      flow_hidden=8, prior_dropout=0.0, max_length=12)
+    cfg = ModelConfig(
+        model=model,
+        latent_dim=H,
+        hidden_size=6,
+        num_layers=2,
+        flow_layers=2,
+        flow_hidden=8,
+        prior_dropout=0.0,
+        max_length=12,
+    )
     prior = build_prior(cfg).to(device).eval()
     lengths = torch.tensor([7, 5])
     z, lp = prior.sample(lengths, generator=torch.Generator().manual_seed(0))

@@ -23,16 +23,22 @@ def tiny_config(model: str = "af-af", kind: str = "music", vocab: int = 5) -> Mo
     return cfg
 
 
-def random_seqs(lengths: list[int], kind: str = "music", vocab: int = 5,
-                seed: int = 0) -> list[np.ndarray]:
+def random_seqs(
+    lengths: list[int], kind: str = "music", vocab: int = 5, seed: int = 0
+) -> list[np.ndarray]:
     rng = np.random.default_rng(seed)
     if kind == "music":
         return [(rng.random((n, 88)) < 0.1).astype(np.uint8) for n in lengths]
     return [rng.integers(0, vocab, n).astype(np.int64) for n in lengths]
 
 
-def random_batch(lengths: list[int], kind: str = "music", vocab: int = 5, seed: int = 0,
-                 dtype: torch.dtype = torch.float64) -> Batch:
+def random_batch(
+    lengths: list[int],
+    kind: str = "music",
+    vocab: int = 5,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float64,
+) -> Batch:
     batch = make_batch(random_seqs(lengths, kind, vocab, seed))
     if kind == "music":
         batch.x = batch.x.to(dtype)

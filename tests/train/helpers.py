@@ -26,9 +26,11 @@ def synthetic_music(n_train: int = 24, n_valid: int = 8, seed: int = 0) -> Seque
         roll[rng.random((T, 88)) < 0.01] = 1
         return roll
 
-    splits = {"train": [piece() for _ in range(n_train)],
-              "valid": [piece() for _ in range(n_valid)],
-              "test": [piece() for _ in range(n_valid)]}
+    splits = {
+        "train": [piece() for _ in range(n_train)],
+        "valid": [piece() for _ in range(n_valid)],
+        "test": [piece() for _ in range(n_valid)],
+    }
     meta = {"pitch_offset": 21, "num_pitches": 88, "steps_per_beat": 2}
     return SequenceDataset("synthetic", "music", splits, meta, "synthetic")
 
@@ -40,10 +42,12 @@ def synthetic_text(n_train: int = 24, n_valid: int = 8, seed: int = 0) -> Sequen
     def line() -> np.ndarray:
         return np.array([(t % 3) + 1 if t % 4 else 0 for t in range(int(rng.integers(4, 10)))])
 
-    splits = {"train": [line() for _ in range(n_train)], "valid": [line() for _ in range(n_valid)],
-              "test": [line() for _ in range(n_valid)]}
-    return SequenceDataset("synthetic-text", "text", splits, {"vocab": {"chars": chars,
-                           "unk": None}}, "synthetic")
+    splits = {
+        "train": [line() for _ in range(n_train)],
+        "valid": [line() for _ in range(n_valid)],
+        "test": [line() for _ in range(n_valid)],
+    }
+    return SequenceDataset("synthetic-text", "text", splits, {"vocab": chars}, "synthetic")
 
 
 def tiny_run(model: str = "af-af", kind: str = "music", epochs: int = 2) -> RunConfig:

@@ -15,9 +15,21 @@ from lnfmusic.train.loop import length_prior_for, train, validate
 from lnfmusic.train.schedule import kl_weight
 from tests.train.helpers import single_thread, synthetic_music, synthetic_text, tiny_run  # noqa: F401
 
-KEYS = {"epoch", "step", "train_loss", "train_recon_per_step", "train_kl_per_step", "kl_weight",
-        "lr", "valid_elbo_nats_per_step", "steps_per_s", "epoch_seconds", "wall_seconds", "best",
-        "skipped_batches"}
+KEYS = {
+    "epoch",
+    "step",
+    "train_loss",
+    "train_recon_per_step",
+    "train_kl_per_step",
+    "kl_weight",
+    "lr",
+    "valid_elbo_nats_per_step",
+    "steps_per_s",
+    "epoch_seconds",
+    "wall_seconds",
+    "best",
+    "skipped_batches",
+}
 
 
 def read_metrics(run_dir: Path) -> list[dict]:
@@ -60,7 +72,8 @@ def test_text_run_and_validation_normalisation(tmp_path: Path) -> None:
     data = synthetic_text()
     summary = train(tiny_run("iaf-scf", "text", epochs=1), data, tmp_path, progress=False)
     model, ckpt = load_model(summary["last"])
-    assert ckpt["dataset"]["meta"]["vocab"]["chars"] == ["_", "a", "b", "c"]
+    assert ckpt["dataset"]["meta"]["vocab"] == ["_", "a", "b", "c"]
+    assert model.config.output_dim == 4
     prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
     torch.manual_seed(0)
     v = validate(model, data.splits["valid"], prior, 8, 1, "cpu")
@@ -85,3 +98,48 @@ def test_real_jsb_tiny_run(tmp_path: Path, data_dir: Path) -> None:
     rows = read_metrics(tmp_path)
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
     assert all(r["valid_elbo_nats_per_step"] is not None for r in rows)
+
+
+def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> None:
+    """A finite loss whose gradient is NaN: the step is skipped, parameters stay finite."""
+    from lnfmusic.train import loop
+
+    original, built = loop.build_model, []
+
+    def build(cfg):
+        model = original(cfg)
+        calls = [0]
+
+        def poison(grad: torch.Tensor) -> torch.Tensor:
+            calls[0] += 1
+            return grad * float("nan") if calls[0] == 2 else grad
+
+        model.embedding.register_hook(poison)
+        built.append(model)
+        return model
+
+    monkeypatch.setattr(loop, "build_model", build)
+    summary = train(tiny_run(epochs=1), synthetic_music(), tmp_path, progress=False)
+    assert summary["skipped_batches"] == 1 and summary["steps"] == 2
+    assert all(torch.isfinite(p).all() for p in built[0].parameters())
+
+
+def test_nan_validation_never_crashes_and_writes_no_best(tmp_path: Path, monkeypatch) -> None:
+    from lnfmusic.model.lnf import LNFModel
+
+    original = LNFModel.elbo_terms
+
+    def elbo_terms(self, batch, num_samples=1):
+        terms = original(self, batch, num_samples)
+        return terms if self.training else {k: v * float("nan") for k, v in terms.items()}
+
+    monkeypatch.setattr(LNFModel, "elbo_terms", elbo_terms)
+    config = tiny_run(epochs=3)
+    config.train.kl_zero_epochs = config.train.kl_ramp_epochs = 0
+    config.train.patience = 1
+    summary = train(config, synthetic_music(), tmp_path, progress=False)
+    rows = read_metrics(tmp_path)
+    assert [r["valid_elbo_nats_per_step"] for r in rows] == [None, None, None]
+    assert summary["best"] is None and summary["best_valid_elbo_nats_per_step"] is None
+    assert not (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
+    assert rows[-1]["lr"] < rows[0]["lr"]  # NaN counts as no improvement

@@ -1,0 +1,161 @@
+"""``lnf train`` configuration: preset < TOML < flags, and one-line errors for bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from lnfmusic.cli.main import cli
+from lnfmusic.cli.train_cmd import apply_toml, default_run_dir, resolve_config
+from lnfmusic.config import preset
+from lnfmusic.errors import LnfError
+
+
+def test_priority_preset_then_toml_then_flags(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text(
+        "[model]\nlatent_dim = 7\nhidden_size = 24\n[train]\nlr = 0.01\n"
+        "kl_ramp_epochs = 3\nmax_sequences = 5\n"
+    )
+    cfg = resolve_config(
+        "music", "af-scf", "tiny", toml, {"hidden_size": 40, "lr": None, "seed": 3}
+    )
+    base = preset("tiny", "music", "af-scf")
+    assert cfg.model.model == "af-scf"
+    assert cfg.model.latent_dim == 7 and cfg.model.hidden_size == 40  # flag beats TOML
+    assert cfg.train.lr == 0.01 and cfg.train.kl_ramp_epochs == 3.0  # int accepted as float
+    assert cfg.train.seed == 3 and cfg.train.max_sequences == 5
+    assert cfg.model.flow_layers == base.model.flow_layers  # untouched preset values
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[model]\nlatnet_dim = 4\n", ["latnet_dim", "[model]"]),
+        ("[optim]\nlr = 1\n", ["[optim]"]),
+        ("[train]\nbatch_size = 'big'\n", ["batch_size", "int"]),
+        ("[train]\nlr = true\n", ["lr", "float"]),
+        ("[model]\ntransform = 'spline'\n", ["transform", "nlsq"]),
+        ("[model]\noutput_dim = 3\n", ["output_dim"]),  # filled in from the data
+        ("[model\n", ["invalid TOML"]),
+    ],
+)
+def test_bad_config_files_are_one_line_errors(tmp_path: Path, text: str, words: list[str]) -> None:
+    toml = tmp_path / "bad.toml"
+    toml.write_text(text)
+    with pytest.raises(LnfError) as e:
+        apply_toml(preset("tiny"), toml)
+    msg = str(e.value)
+    assert "\n" not in msg and str(toml) in msg
+    for w in words:
+        assert w in msg
+
+
+def test_nullable_options_accept_none_only_where_allowed(tmp_path: Path) -> None:
+    cfg = preset("tiny")
+    toml = tmp_path / "c.toml"
+    toml.write_text("[model]\nhidden_flow = 'none'\n")
+    apply_toml(cfg, toml)
+    assert cfg.model.hidden_flow == "none"
+
+
+def test_default_run_dir_is_a_safe_name() -> None:
+    assert default_run_dir("jsb", "af-af", "small") == Path("runs/jsb-af-af-small")
+    assert "/" not in default_run_dir("text:/a/b.txt", "lstm", "tiny").name
+
+
+def write_text_dataset(path: Path) -> Path:
+    lines = ["abc ab", "ba cab", "abba c", "cab ab", "a b c", "cc ba", "abc", "bca a"] * 3
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_cli_saves_the_resolved_config_and_resumes(tmp_path: Path, one_thread: None) -> None:
+    text = write_text_dataset(tmp_path / "lines.txt")
+    run_dir = tmp_path / "run"
+    toml = tmp_path / "c.toml"
+    toml.write_text("[model]\nlatent_dim = 3\n")
+    args = [
+        "train",
+        "--dataset",
+        f"text:{text}",
+        "--model",
+        "af-af",
+        "--preset",
+        "tiny",
+        "--run-dir",
+        str(run_dir),
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--config",
+        str(toml),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "best valid ELBO" in result.stdout and "bits/char" in result.stdout
+    stored = json.loads((run_dir / "config.json").read_text())
+    assert stored["model"]["latent_dim"] == 3 and stored["train"]["batch_size"] == 4
+    assert stored["train"]["epochs"] == 1 and stored["model"]["data_kind"] == "text"
+    resumed = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--dataset",
+            f"text:{text}",
+            "--preset",
+            "tiny",
+            "--run-dir",
+            str(run_dir),
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--resume",
+            "--epochs",
+            "2",
+        ],
+    )
+    assert resumed.exit_code == 0, resumed.output
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [1, 2]
+    assert json.loads((run_dir / "config.json").read_text())["model"]["latent_dim"] == 3
+
+
+def test_resume_without_a_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
+    text = write_text_dataset(tmp_path / "lines.txt")
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            "--dataset",
+            f"text:{text}",
+            "--preset",
+            "tiny",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--resume",
+            "--no-progress",
+            "--device",
+            "cpu",
+        ],
+    )
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert "Traceback" not in result.output and len(lines) == 2  # "resuming ..." + the error
+    assert lines[-1].startswith("error:") and "last.pt" in lines[-1]
