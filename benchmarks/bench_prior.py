@@ -233,7 +233,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--max-call",
         type=float,
-        default=4.0,
+        default=10.0,
         help="skip (and extrapolate) cells predicted slower than this per call",
     )
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")

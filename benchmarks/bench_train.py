@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import platform
 import sys
 import time
@@ -27,8 +28,25 @@ from lnfmusic.data.batching import make_batch
 from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.model.build import build_model
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_prior import device_description, synchronize  # noqa: E402
+
+def device_description(device: torch.device) -> str:
+    """The hardware in words: GPU name, or CPU model, core count and torch threads."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} ({device})"
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
+        cpu = names[0] if names else cpu
+    except OSError:
+        pass
+    return f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
 
 SIZES = ("paper", "small")
 
@@ -89,8 +107,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--length", type=int, default=64, help="steps per sequence (JSB: ~60)")
     p.add_argument("--seconds", type=float, default=5.0)
     p.add_argument("--max-reps", type=int, default=20)
+    p.add_argument("--threads", type=int, default=None, help="torch.set_num_threads(N)")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     if args.quick:
         args.seconds, args.max_reps = 1.0, 3
     device = torch.device(args.device)
