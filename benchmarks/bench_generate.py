@@ -23,8 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import statistics
 import sys
 import time
@@ -36,6 +34,7 @@ import torch
 from lnfmusic.cli.common import resolve_device
 from lnfmusic.config import preset
 from lnfmusic.errors import LnfError
+from lnfmusic.hardware import describe_device
 from lnfmusic.io.atomic import atomic_path, write_text_atomic
 from lnfmusic.model.build import build_model
 
@@ -43,20 +42,6 @@ MODELS = ("iaf-scf", "af-scf", "af-af", "lstm")
 LENGTHS = tuple(16 * 2**k for k in range(7))  # 16 .. 1024
 BATCHES = (1, 64)
 RESULTS = Path(__file__).resolve().parents[1] / "results"
-
-
-def device_description(device: str) -> str:
-    """The hardware in words: GPU name, or CPU model, core count and torch threads."""
-    if device.startswith("cuda"):
-        return f"{torch.cuda.get_device_name(torch.device(device))} ({device})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
 
 
 def build(model: str, size: str, max_length: int, device: str) -> torch.nn.Module:
@@ -118,7 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     if not lengths:
         raise LnfError(f"--max-length {args.max_length} is below the shortest length 16")
     longest = lengths[-1]
-    print(f"device: {device_description(device)}", flush=True)
+    print(f"device: {describe_device(device)}", flush=True)
     print(
         f"models: {', '.join(args.models)}; size {args.size}; lengths {lengths}; "
         f"batches {list(args.batches)}; {args.runs} runs each",
@@ -146,7 +131,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         del model
     result: dict[str, Any] = {
         "benchmark": "generation time vs length (Ziegler & Rush 2019, Figure 7)",
-        "device": device_description(device),
+        "device": describe_device(device),
         "device_name": device,
         "size": args.size,
         "runs": args.runs,

@@ -42,6 +42,7 @@ import torch
 
 from lnfmusic.config import ModelConfig, preset
 from lnfmusic.flows.prior import FlowPrior, build_prior
+from lnfmusic.hardware import describe_device
 from lnfmusic.io.atomic import write_text_atomic
 
 PRIORS = ("af-af", "af-scf", "iaf-scf", "af-only")
@@ -53,19 +54,6 @@ def model_config(size: str, model: str, max_length: int) -> ModelConfig:
     cfg = ModelConfig(model=model) if size == "paper" else preset(size, "music", model).model
     cfg.model, cfg.max_length = model, max_length
     return cfg
-
-
-def hardware(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} ({device})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
 
 
 def load() -> str:
@@ -142,7 +130,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], str]:
                             file=sys.stderr,
                             flush=True,
                         )
-    return rows, hardware(device)
+    return rows, describe_device(device)
 
 
 def markdown(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import platform
 import sys
 import time
@@ -25,28 +24,9 @@ import torch
 
 from lnfmusic.config import MODELS, ModelConfig, preset
 from lnfmusic.data.batching import make_batch
+from lnfmusic.hardware import describe_device, synchronize
 from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.model.build import build_model
-
-
-def device_description(device: torch.device) -> str:
-    """The hardware in words: GPU name, or CPU model, core count and torch threads."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} ({device})"
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            names = [line.split(":", 1)[1].strip() for line in f if line.startswith("model name")]
-        cpu = names[0] if names else cpu
-    except OSError:
-        pass
-    return f"CPU {cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}"
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
 
 SIZES = ("paper", "small")
 
@@ -147,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
             f"- command: `python {' '.join(['benchmarks/bench_train.py', *sys.argv[1:]])}`",
             f"- date: {started:%Y-%m-%d %H:%M %Z}",
-            f"- device: {device_description(device)}",
+            f"- device: {describe_device(device)}",
             f"- torch {torch.__version__}, Python {platform.python_version()}",
             "- one step = forward (1 ELBO sample) + backward + clip 0.25 + Adam; random weights,"
             " synthetic 5%-density rolls of equal length",

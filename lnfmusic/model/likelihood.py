@@ -14,13 +14,18 @@ def step_log_likelihood(logits: Tensor, x: Tensor, kind: str) -> Tensor:
     ``(B, T, V)`` and ``x`` ``(B, T)`` ids, a categorical.
     """
     if kind == "music":
-        return -F.binary_cross_entropy_with_logits(logits, x.to(logits.dtype),
-                                                   reduction="none").sum(-1)
+        return -F.binary_cross_entropy_with_logits(
+            logits, x.to(logits.dtype), reduction="none"
+        ).sum(-1)
     return -F.cross_entropy(logits.transpose(1, 2), x, reduction="none")
 
 
-def draw(logits: Tensor, kind: str, threshold: float | None = None,
-         generator: torch.Generator | None = None) -> Tensor:
+def draw(
+    logits: Tensor,
+    kind: str,
+    threshold: float | None = None,
+    generator: torch.Generator | None = None,
+) -> Tensor:
     """Sample observations from logits: music Bernoulli (or ``p > threshold``), text
     categorical. Returns uint8 ``(..., 88)`` or int64 ``(...)``."""
     if kind == "music":
