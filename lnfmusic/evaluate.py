@@ -468,10 +468,10 @@ def grid_table(
     ours = grid_rows(results, split)
     columns = [c for c in DATASET_COLUMNS.values() if any(c in row for row in ours.values())]
     columns += sorted({c for row in ours.values() for c in row} - set(columns))
-    title = f"NLL on {split} (paper-comparable; music nats/step, text bpc)"
+    caption = "paper-comparable normalisation; music nats/step, text bits/char"
     if with_reference:
-        title += "; paper rows: test"
-    table = Table(title=title)
+        caption += "; the paper's rows are test-set numbers"
+    table = Table(title=f"IS-NLL on {split}", caption=caption, min_width=72)
     table.add_column("model")
     for c in columns:
         table.add_column(c, justify="right")

@@ -112,17 +112,24 @@ def _solve(eps: Tensor, raw: Tensor, alpha: float) -> tuple[Tensor, Tensor]:
     """
     raw = raw.double()
     y = eps.double()
-    a, b, c, d, g = constrain(raw, alpha)
-    k = b * g + d * (y - a)
-    A = -k / b
-    C = (c * d - k) / b
-    p = 1.0 - A * A / 3.0
-    q = (2.0 / 27.0) * A * A * A - A / 3.0 + C
-    z = (_depressed_cubic_root(p, q) - A / 3.0 - g) / d
-    centre, half = (y - a) / b, c.abs() / b
+    a, log_b, c_raw, log_d, g = raw.unbind(-1)
+    b, d = log_b.exp(), log_d.exp()
+    tk = torch.tanh(c_raw) * (alpha * C_BOUND)  # = c d / b
+    A = d * (a - y) / b - g  # = -k / b
+    C = tk + A  # = (c d - k) / b
+    A3 = A / 3.0
+    p = 1.0 - A * A3
+    q = A3 * (2.0 * A3 * A3 - 1.0) + C
+    u = _depressed_cubic_root(p, q) - A3  # u = d z + g
+    z = (u - g) / d
+    centre, half = (y - a) / b, tk.abs() / d  # |c| / b = |tk| / d
     lo, hi = centre - half, centre + half
     z = torch.where(torch.isfinite(z), z, centre).clamp(lo, hi)
-    f, log_slope = _explicit(z, raw, alpha)
+    # one Newton step on F(z) = eps, with F and log F' written out as in _explicit
+    u = d * z + g
+    w = 1.0 + u * u
+    f = a + b * z + (tk * b / d) / w
+    log_slope = log_b + torch.log1p(-2.0 * tk * u / (w * w))
     z = (z - (f - y) * torch.exp(-log_slope)).clamp(lo, hi)
     return z, log_slope
 
@@ -140,16 +147,29 @@ def _depressed_cubic_root(p: Tensor, q: Tensor) -> Tensor:
     tiny_p = 4.0 * p.abs() ** 3 <= 1e-30 * 27.0 * q * q
     p_safe = torch.where(tiny_p | (p == 0), torch.ones_like(p), p)
     root3 = (p_safe.abs() / 3.0).sqrt()
-    # p > 0: arg = 3q / (2p) * sqrt(3/p) = q / (2 root3^3)
-    arg_pos = q / (2.0 * root3**3)
-    s_pos = -2.0 * root3 * torch.sinh(torch.asinh(arg_pos) / 3.0)
-    # p < 0: arg = |q| / (2 root3^3) >= 1 for a unique real root
-    arg_neg = (q.abs() / (2.0 * root3**3)).clamp(min=1.0)
-    s_neg = -2.0 * torch.sign(q) * root3 * torch.cosh(torch.acosh(arg_neg) / 3.0)
+    arg = q / (2.0 * root3**3)
+    positive = p_safe > 0
+    # On CPU only the branches that occur are evaluated: generation calls this on tiny
+    # tensors, one latent dimension at a time, where every skipped op counts (on a GPU the
+    # checks would each cost a device synchronisation, so every branch is computed).
+    lazy = not p.is_cuda
+    if lazy and bool(positive.all()):
+        s = -2.0 * root3 * torch.sinh(torch.asinh(arg) / 3.0)
+    else:
+        # p < 0: |arg| >= 1 for a unique real root
+        s_neg = (
+            -2.0 * torch.sign(q) * root3 * torch.cosh(torch.acosh(arg.abs().clamp(min=1.0)) / 3.0)
+        )
+        if not lazy or bool(positive.any()):
+            s_pos = -2.0 * root3 * torch.sinh(torch.asinh(arg) / 3.0)
+            s = torch.where(positive, s_pos, s_neg)
+        else:
+            s = s_neg
+    if lazy and not bool(tiny_p.any()):
+        return s
     # tiny |p|: the cube root of -q, one Newton step for the p s term
     s0 = -torch.sign(q) * q.abs().pow(1.0 / 3.0)
     den = 3.0 * s0 * s0 + p
     den = torch.where(den == 0, torch.ones_like(den), den)
     s_tiny = s0 - (s0 * s0 * s0 + p * s0 + q) / den
-    s = torch.where(p > 0, s_pos, s_neg)
     return torch.where(tiny_p, s_tiny, s)
