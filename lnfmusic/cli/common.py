@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -17,6 +18,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 # Results go to stdout, progress and messages to stderr.
 stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
+
+
+def data_dir_option(func: F) -> F:
+    """The ``--data-dir`` option shared by every command that reads datasets."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Folder searched first for dataset files (then $LNF_DATA_DIR, then ./datasets).",
+    )(func)
 
 
 def fail(message: str) -> None:

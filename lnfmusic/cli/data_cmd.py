@@ -8,19 +8,8 @@ import click
 import numpy as np
 from rich.table import Table
 
-from lnfmusic.cli.common import handle_errors, stderr, stdout
+from lnfmusic.cli.common import data_dir_option, handle_errors, stderr, stdout
 from lnfmusic.errors import LnfError
-
-DATA_DIR_HELP = "Folder searched first for dataset files (then $LNF_DATA_DIR, then ./datasets)."
-
-
-def _data_dir_option(func):  # noqa: ANN001, ANN202 - a click decorator
-    return click.option(
-        "--data-dir",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=None,
-        help=DATA_DIR_HELP,
-    )(func)
 
 
 @click.group()
@@ -33,7 +22,7 @@ def data() -> None:
 
 
 @data.command("list")
-@_data_dir_option
+@data_dir_option
 @handle_errors
 def list_(data_dir: Path | None) -> None:
     """Each known dataset: files found (or missing), where, and checksum status."""
@@ -67,7 +56,7 @@ def list_(data_dir: Path | None) -> None:
 
 @data.command()
 @click.argument("name")
-@_data_dir_option
+@data_dir_option
 @handle_errors
 def verify(name: str, data_dir: Path | None) -> None:
     """Check the sha256 of the files of dataset NAME (non-zero exit on mismatch/missing)."""
@@ -106,7 +95,7 @@ def download(name: str, dest: Path, base_url: str | None, force: bool, no_progre
 
 @data.command()
 @click.argument("spec")
-@_data_dir_option
+@data_dir_option
 @handle_errors
 def info(spec: str, data_dir: Path | None) -> None:
     """Load dataset SPEC (a name, midi:FOLDER or text:FILE) and print its splits."""

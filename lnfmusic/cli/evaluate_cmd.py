@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from lnfmusic.cli.common import handle_errors, resolve_device, stderr, stdout
+from lnfmusic.cli.common import data_dir_option, handle_errors, resolve_device, stderr, stdout
 from lnfmusic.errors import LnfError
 
 
@@ -47,12 +47,7 @@ from lnfmusic.errors import LnfError
     default=None,
     help="Also write the numbers as JSON to this file.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder with dataset files (before $LNF_DATA_DIR and ./datasets).",
-)
+@data_dir_option
 @click.option("--device", default="auto", help="auto, cpu or cuda[:N].")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
 @handle_errors

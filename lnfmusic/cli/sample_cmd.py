@@ -119,7 +119,8 @@ def sample(
     model, ckpt, ckpt_path = _load(checkpoint, device)
     require_kind(ckpt, "music", ckpt_path)
     _warn_length(ckpt, length)
-    rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
+    with stderr.status(f"sampling {num} piece(s) from {ckpt_path} on {device}"):
+        rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
     meta = ckpt["dataset"].get("meta", {})
     steps_per_beat = int(meta.get("steps_per_beat", 2) or 2)
     pitch_offset = int(meta.get("pitch_offset", 21))
@@ -211,7 +212,8 @@ def text_sample(
     model, ckpt, ckpt_path = _load(checkpoint, device)
     require_kind(ckpt, "text", ckpt_path)
     _warn_length(ckpt, length)
-    texts = sample_text(model, ckpt, num, length, temperature, seed)
+    with stderr.status(f"sampling {num} line(s) from {ckpt_path} on {device}"):
+        texts = sample_text(model, ckpt, num, length, temperature, seed)
     body = "".join(t.replace("\n", " ") + "\n" for t in texts)
     if out == "-":
         sys.stdout.write(body)

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lnfmusic.cli.common import handle_errors, resolve_device, stderr, stdout
+from lnfmusic.cli.common import data_dir_option, handle_errors, resolve_device, stderr, stdout
 from lnfmusic.config import HIDDEN_FLOWS, MODELS, PRESETS, TRANSFORMS, RunConfig, preset
 from lnfmusic.errors import LnfError
 
@@ -170,12 +170,7 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     default=None,
     help="TOML file with [model] and [train] tables.",
 )
-@click.option(
-    "--data-dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Folder with dataset files (before $LNF_DATA_DIR and ./datasets).",
-)
+@data_dir_option
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option(
     "--threads",

@@ -25,6 +25,7 @@ References:
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +37,7 @@ from lnfmusic.model.position import PositionEmbedding
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 LSTMState = list[tuple[Tensor, Tensor]]
+FlowOutput = tuple[Tensor, Tensor]
 
 
 def length_mask(lengths: Tensor, T: int, device: torch.device | None = None) -> Tensor:
@@ -125,6 +127,24 @@ class TimeFlow(nn.Module):
             x = h
         return x, new
 
+    def _serial(
+        self, x: Tensor, lengths: Tensor, transform: Callable[[Tensor, Tensor], FlowOutput]
+    ) -> FlowOutput:
+        """Step through time feeding each output back: the LSTM at step t has read the
+        outputs ``y_{<t}``, and ``y_t, ladj_t = transform(x_t, context_t)``. Returns ``y``
+        ``(B, T, H)`` and ``ladj`` ``(B, T)`` (AF sampling, IAF density)."""
+        B, T, _ = x.shape
+        pos = self.position(lengths, T)
+        state = self._init_state(x)
+        prev = self.start.to(x.dtype).expand(B, -1)
+        ys, ladjs = [], []
+        for t in range(T):
+            out, state = self._step(prev, state)
+            prev, ladj_t = transform(x[:, t], self.drop(out) + pos[:, t])
+            ys.append(prev)
+            ladjs.append(ladj_t)
+        return torch.stack(ys, 1), torch.stack(ladjs, 1)
+
     def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Density direction: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)``, ``log p(z)``
         ``(B,)``."""
@@ -157,19 +177,8 @@ class AFInTime(TimeFlow):
 
     def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Serial in time: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)`` and ``log p(z)``."""
-        B, T, _ = eps.shape
-        pos = self.position(lengths, T)
-        state = self._init_state(eps)
-        prev = self.start.to(eps.dtype).expand(B, -1)
-        zs, ladjs = [], []
-        for t in range(T):
-            out, state = self._step(prev, state)
-            z_t, ladj_t = self.flow.forward(eps[:, t], self.drop(out) + pos[:, t])
-            zs.append(z_t)
-            ladjs.append(ladj_t)
-            prev = z_t
-        z = torch.stack(zs, 1)
-        return z, self._total(eps, -torch.stack(ladjs, 1), lengths)
+        z, ladj = self._serial(eps, lengths, self.flow.forward)
+        return z, self._total(eps, -ladj, lengths)
 
 
 class IAFInTime(TimeFlow):
@@ -184,19 +193,8 @@ class IAFInTime(TimeFlow):
     def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
         """Serial in time: step t recovers ``eps_t`` from ``z_t`` and feeds it to the LSTM.
         Returns ``eps`` ``(B, T, H)`` and ``log p(z)`` ``(B,)``."""
-        B, T, _ = z.shape
-        pos = self.position(lengths, T)
-        state = self._init_state(z)
-        prev = self.start.to(z.dtype).expand(B, -1)
-        eps_steps, ladjs = [], []
-        for t in range(T):
-            out, state = self._step(prev, state)
-            eps_t, ladj_t = self.flow.inverse(z[:, t], self.drop(out) + pos[:, t])
-            eps_steps.append(eps_t)
-            ladjs.append(ladj_t)
-            prev = eps_t
-        eps = torch.stack(eps_steps, 1)
-        return eps, self._total(eps, torch.stack(ladjs, 1), lengths)
+        eps, ladj = self._serial(z, lengths, self.flow.inverse)
+        return eps, self._total(eps, ladj, lengths)
 
 
 class NoTime(TimeFlow):
