@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import random
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -88,7 +89,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         raise LnfError("checkpoint not found", path)
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except (
         pickle.UnpicklingError,
         RuntimeError,
@@ -99,11 +102,21 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         AttributeError,
         TypeError,
     ) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LnfError(f"not a readable lnfmusic checkpoint ({first[:120]})", path) from None
+        raise LnfError(f"not a readable lnfmusic checkpoint ({_load_failure(e)})", path) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
     return ckpt
+
+
+def _load_failure(e: Exception) -> str:
+    """A short reason from torch.load's (often very long) exception."""
+    text = str(e).strip()
+    if text.startswith("Weights only load failed"):
+        # torch's advice to use weights_only=False does not apply: say what was found
+        detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
+        reason = detail[0].strip() if detail and detail[0].strip() else "unsupported content"
+        return f"it is not a plain tensor checkpoint: {reason}"
+    return text.splitlines()[0][:120] if text else type(e).__name__
 
 
 def load_model(path: str | Path, device: str | torch.device = "cpu") -> tuple[Any, dict[str, Any]]:
