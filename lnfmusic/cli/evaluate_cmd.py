@@ -79,7 +79,7 @@ def evaluate(
         result_table,
         results_json,
     )
-    from lnfmusic.io.atomic import write_text_atomic
+    from lnfmusic.io.atomic import check_writable, write_text_atomic
     from lnfmusic.train.checkpoint import load_model
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
@@ -87,6 +87,8 @@ def evaluate(
     split_list = list(dict.fromkeys(splits)) or ["test"]
     if samples < 1:
         raise LnfError(f"--samples must be at least 1 (got {samples})")
+    if json_path is not None:
+        check_writable(json_path)  # before minutes of evaluation, not after
     results = []
     datasets = {}
     for path in checkpoints:

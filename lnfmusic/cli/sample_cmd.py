@@ -106,6 +106,7 @@ def sample(
     device: str,
 ) -> None:
     """Generate music from a checkpoint and write MIDI."""
+    from lnfmusic.io.atomic import check_writable
     from lnfmusic.io.midi import write_midi
     from lnfmusic.sample import require_kind, sample_music
 
@@ -113,6 +114,8 @@ def sample(
         raise LnfError(f"--bpm must be positive (got {bpm})")
     paths = output_paths(out, num)
     pngs = output_paths(roll_png, num) if roll_png is not None else None
+    for path in paths + (pngs or []):
+        check_writable(path)
     if pngs is not None:
         _check_matplotlib()
     device = resolve_device(device)
@@ -205,9 +208,11 @@ def text_sample(
     device: str,
 ) -> None:
     """Generate text from a checkpoint (one sample per line)."""
-    from lnfmusic.io.atomic import write_text_atomic
+    from lnfmusic.io.atomic import check_writable, write_text_atomic
     from lnfmusic.sample import require_kind, sample_text
 
+    if out != "-":
+        check_writable(out)
     device = resolve_device(device)
     model, ckpt, ckpt_path = _load(checkpoint, device)
     require_kind(ckpt, "text", ckpt_path)

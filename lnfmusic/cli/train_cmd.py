@@ -242,6 +242,7 @@ def train(
     import torch
 
     from lnfmusic.data.dataset import load_dataset
+    from lnfmusic.io.atomic import make_folder
     from lnfmusic.train.loop import train as run_training
 
     device = resolve_device(device)
@@ -253,7 +254,7 @@ def train(
     for note in getattr(data, "notes", []):
         stderr.print(f"note: {note}", soft_wrap=True)
     config = resolve_config(data.kind, model, preset_name, config_file, overrides)
-    run_dir = run_dir or default_run_dir(dataset, model, preset_name)
+    run_dir = make_folder(run_dir or default_run_dir(dataset, model, preset_name))
     what = "resuming" if resume else "training"
     stderr.print(
         f"{what} {model} on {dataset} ({preset_name} preset) on {device} -> {run_dir}",

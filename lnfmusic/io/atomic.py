@@ -8,16 +8,25 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from lnfmusic.errors import LnfError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; move it into place only on success.
 
-    On an exception the temporary file is removed and ``path`` is left untouched.
+    On an exception the temporary file is removed and ``path`` is left untouched; an
+    operating-system failure (no permission, disk full, a folder in the way) becomes a
+    one-line :class:`LnfError` naming ``path``.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise LnfError("is a folder; give a file name to write", path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as e:
+        raise LnfError(f"cannot write here ({e.strerror or e})", path) from None
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -25,9 +34,37 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         # mkstemp makes the file private (0600); give it the mode a plain open() would.
         os.chmod(tmp_path, 0o666 & ~_umask())
         os.replace(tmp_path, path)
+    except OSError as e:
+        tmp_path.unlink(missing_ok=True)
+        raise LnfError(f"could not write the file ({e.strerror or e})", path) from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def make_folder(path: str | os.PathLike[str]) -> Path:
+    """Create the folder ``path`` (and its parents) or fail with a one-line :class:`LnfError`."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise LnfError("is a file, not a folder", path) from None
+    except OSError as e:
+        raise LnfError(f"cannot create this folder ({e.strerror or e})", path) from None
+    return path
+
+
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Fail early, before long work, if ``path`` obviously cannot be written: it is a folder,
+    or its nearest existing ancestor is not a writable folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise LnfError("is a folder; give a file name to write", path)
+    parent = path.absolute().parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK):
+        raise LnfError(f"cannot write here ({parent} is not a writable folder)", path)
 
 
 def _umask() -> int:

@@ -36,7 +36,7 @@ from lnfmusic.data.batching import Batch, iterate_batches
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import write_text_atomic
+from lnfmusic.io.atomic import make_folder, write_text_atomic
 from lnfmusic.model.build import build_model
 from lnfmusic.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from lnfmusic.train.schedule import PlateauSchedule, kl_weight
@@ -190,8 +190,7 @@ def train(
         validation value).
     """
     console = console or Console(stderr=True, highlight=False)
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run_dir = make_folder(run_dir)
     last_path, best_path, metrics_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / METRICS
     ckpt = None
     if resume:

@@ -189,3 +189,19 @@ def test_not_a_checkpoint_is_a_one_line_error(tmp_path: Path) -> None:
     assert code == 1 and err.startswith("error:") and err.count("\n") == 1 and "bad.pt" in err
     code, _, err = run("evaluate", str(tmp_path / "missing.pt"))
     assert code == 1 and err.count("\n") == 1
+
+
+def test_unwritable_json_fails_before_evaluating(checkpoints: dict, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code, out, err = run(
+        "evaluate",
+        str(checkpoints["af-af"]),
+        "--data-dir",
+        str(checkpoints["data_dir"]),
+        "--json",
+        str(blocker / "r.json"),
+        "--no-progress",
+    )
+    assert code == 1 and err.startswith("error:") and err.count("\n") == 1, err
+    assert "r.json" in err and "IS-NLL" not in out, "the check comes before the evaluation"

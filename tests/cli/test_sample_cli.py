@@ -195,3 +195,33 @@ def test_roll_png(checkpoints: dict, tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and str(png) in out
+
+
+def test_unwritable_outputs_are_one_line_errors_before_sampling(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    cases = [
+        ("sample", "--checkpoint", str(checkpoints["music"]), "--out", str(folder)),
+        ("sample", "--checkpoint", str(checkpoints["music"]), "--out", str(blocker / "x.mid")),
+        (
+            "sample",
+            "--checkpoint",
+            str(checkpoints["music"]),
+            "--out",
+            str(tmp_path / "ok.mid"),
+            "--roll-png",
+            str(folder),
+        ),
+        ("text-sample", "--checkpoint", str(checkpoints["text"]), "--out", str(blocker / "t")),
+    ]
+    for args in cases:
+        code, _, err = run(*args)
+        assert code == 1 and err.startswith("error:") and err.count("\n") == 1, err
+        assert "Traceback" not in err
+    assert not (tmp_path / "ok.mid").exists(), "nothing is written when an output is bad"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "folder"]
+    assert not list(folder.iterdir())

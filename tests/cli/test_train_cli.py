@@ -112,3 +112,25 @@ def test_missing_dataset_names_where_it_looked(
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and str(empty) in lines[0] and "jsb" in lines[0]
     assert "Traceback" not in result.output
+
+
+def test_run_dir_that_cannot_be_created_is_a_one_line_error(data_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    result = _run(
+        [
+            "train",
+            "--dataset",
+            "jsb",
+            "--preset",
+            "tiny",
+            "--data-dir",
+            str(data_dir),
+            "--run-dir",
+            str(blocker / "run"),
+            "--no-progress",
+        ]
+    )
+    assert result.exit_code == 1
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "run" in lines[0], lines

@@ -364,8 +364,9 @@ def test_failed_write_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.Mon
         raise OSError("disk full")
 
     monkeypatch.setattr(mido.MidiFile, "save", broken_save)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(LnfError, match="disk full") as e:
         write_midi(np.ones((3, 88), np.uint8), path)
+    assert str(path) in str(e.value) and "\n" not in str(e.value)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.mid"]
 
