@@ -52,10 +52,6 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def not_implemented(what: str) -> None:
-    fail(f"`lnf {what}` is not implemented yet (see README, 'Status')")
-
-
 def resolve_device(name: str) -> str:
     """``auto`` -> cuda if available else cpu; validate ``cuda[:N]``."""
     import torch
