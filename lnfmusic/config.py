@@ -63,6 +63,7 @@ class TrainConfig:
     patience: int = 5  # epochs without validation improvement before lr /= lr_decay
     lr_decay: float = 4.0
     min_lr: float = 1e-5
+    early_stop: int | None = None  # stop after this many annealed epochs with no new best
     eval_samples: int = 1  # ELBO samples on the validation set each epoch
     max_nonfinite: int = 10  # consecutive non-finite batches tolerated before stopping
     max_sequences: int | None = None  # use only the first N train and valid sequences (tiny)

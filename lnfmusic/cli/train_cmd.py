@@ -25,6 +25,7 @@ OVERRIDES = {
     "kl_zero_epochs": ("train", "kl_zero_epochs"),
     "kl_ramp_epochs": ("train", "kl_ramp_epochs"),
     "patience": ("train", "patience"),
+    "early_stop": ("train", "early_stop"),
     "seed": ("train", "seed"),
     "epochs": ("train", "epochs"),
     "max_sequences": ("train", "max_sequences"),
@@ -199,6 +200,14 @@ def _positive(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     type=int,
     default=None,
     help="Epochs without validation improvement before the lr is divided.",
+)
+@click.option(
+    "--early-stop",
+    type=int,
+    default=None,
+    callback=_positive,
+    help="Stop after N epochs in a row without a new best validation ELBO (counted once the "
+    "KL weight is 1)  [default: off; run all epochs]",
 )
 @click.option(
     "--max-sequences",

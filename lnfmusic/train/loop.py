@@ -262,10 +262,18 @@ def train(
     consecutive_bad, skipped, warned = 0, 0, False
     t_start = time.perf_counter()
     model.train()
+    epochs_run = start_epoch
     with _progress(console, progress) as bar:
         epoch_task = bar.add_task("epochs", total=tc.epochs, completed=start_epoch, info="")
         batch_task = bar.add_task("batches", total=n_batches, info="")
         for epoch in range(start_epoch, tc.epochs):
+            if schedule.should_stop(tc):  # checked first, so a resumed stopped run stays stopped
+                console.print(
+                    f"early stop after epoch {epoch}: no new best validation ELBO for "
+                    f"{schedule.since_best} epochs (early_stop = {tc.early_stop})",
+                    soft_wrap=True,
+                )
+                break
             for group in optimizer.param_groups:
                 group["lr"] = schedule.lr
             t0 = time.perf_counter()
@@ -378,9 +386,10 @@ def train(
             if progress:
                 bar.console.print(line + (" *" if improved else ""), soft_wrap=True)
             bar.update(epoch_task, advance=1, info=f"best {schedule.best:.3f}")
+            epochs_run = epoch + 1
     return {
         "best_valid_elbo_nats_per_step": schedule.best if math.isfinite(schedule.best) else None,
-        "epochs": tc.epochs,
+        "epochs": epochs_run,
         "steps": step,
         "best": str(best_path) if best_path.exists() else None,
         "last": str(last_path),

@@ -29,20 +29,26 @@ class PlateauSchedule:
 
     lr: float
     best: float = math.inf
-    bad_epochs: int = 0
+    bad_epochs: int = 0  # since the last best or lr decay (drives the decay)
+    since_best: int = 0  # annealed epochs since the last best (drives early stopping)
 
     def step(self, value: float, annealed: bool, cfg: TrainConfig) -> bool:
         """Record one epoch's validation value (lower is better); True if it is a new best."""
         improved = math.isfinite(value) and value < self.best
         if improved:
             self.best = value
-            self.bad_epochs = 0
+            self.bad_epochs = self.since_best = 0
         elif annealed:
             self.bad_epochs += 1
+            self.since_best += 1
             if self.bad_epochs >= cfg.patience:
                 self.lr = max(self.lr / cfg.lr_decay, cfg.min_lr)
                 self.bad_epochs = 0
         return improved
+
+    def should_stop(self, cfg: TrainConfig) -> bool:
+        """True once ``cfg.early_stop`` annealed epochs in a row brought no new best."""
+        return cfg.early_stop is not None and self.since_best >= cfg.early_stop
 
     def state_dict(self) -> dict:
         return asdict(self)

@@ -143,3 +143,21 @@ def test_nan_validation_never_crashes_and_writes_no_best(tmp_path: Path, monkeyp
     assert summary["best"] is None and summary["best_valid_elbo_nats_per_step"] is None
     assert not (tmp_path / "best.pt").exists() and (tmp_path / "last.pt").exists()
     assert rows[-1]["lr"] < rows[0]["lr"]  # NaN counts as no improvement
+
+
+def test_early_stop_ends_the_run_and_a_resume_stays_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lnfmusic.train.loop as loop
+
+    flat = {"elbo_nats_per_step": 9.0, "recon_per_step": 8.0, "kl_per_step": 1.0}
+    monkeypatch.setattr(loop, "validate", lambda *args, **kwargs: dict(flat))
+    config = tiny_run(epochs=10)
+    config.train.kl_zero_epochs = config.train.kl_ramp_epochs = 0
+    config.train.early_stop = 2
+    summary = train(config, synthetic_music(), tmp_path, progress=False)
+    rows = read_metrics(tmp_path)
+    assert [r["best"] for r in rows] == [True, False, False]  # best, then 2 without one
+    assert summary["epochs"] == 3 and (tmp_path / "best.pt").exists()
+    again = train(config, synthetic_music(), tmp_path, progress=False, resume=True)
+    assert again["epochs"] == 3 and len(read_metrics(tmp_path)) == 3

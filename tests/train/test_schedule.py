@@ -50,3 +50,20 @@ def test_nan_validation_counts_as_no_improvement_and_never_crashes() -> None:
         s.step(math.nan, annealed=True, cfg=cfg)
     assert s.lr == 1e-4  # floored at min_lr
     assert PlateauSchedule(**s.state_dict()) == s
+
+
+def test_early_stop_counts_annealed_epochs_since_the_best_across_lr_decays() -> None:
+    cfg = TrainConfig(patience=2, early_stop=3)
+    s = PlateauSchedule(lr=1e-3)
+    assert s.step(5.0, annealed=False, cfg=cfg)
+    s.step(6.0, annealed=False, cfg=cfg)  # not annealed yet: does not count
+    assert s.since_best == 0 and not s.should_stop(cfg)
+    s.step(6.0, annealed=True, cfg=cfg)
+    s.step(6.0, annealed=True, cfg=cfg)  # lr decays here; the early-stop count goes on
+    assert s.lr < 1e-3 and s.bad_epochs == 0 and s.since_best == 2
+    assert not s.should_stop(cfg)
+    s.step(6.0, annealed=True, cfg=cfg)
+    assert s.should_stop(cfg)
+    assert s.step(4.0, annealed=True, cfg=cfg) and not s.should_stop(cfg)  # a new best resets
+    assert not s.should_stop(TrainConfig(early_stop=None))
+    assert PlateauSchedule(**s.state_dict()) == s
