@@ -124,8 +124,8 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
     elif name == "small":
         m.latent_dim, m.embed_dim, m.hidden_size, m.flow_hidden = 32, 128, 128, 128
         m.flow_layers = 3
-        # light dropout: 0.25 outside the prior helped AF/SCF a little and hurt AF/AF on JSB
-        # (results/jsb_small_cpu.md)
+        # light dropout: 0.25 outside the prior hurt AF/AF on JSB and, with the KL schedule
+        # below, AF/SCF too (results/jsb_small_cpu.md)
         m.dropout = 0.1
         m.prior_dropout = 0.2
         t.batch_size = 8
