@@ -31,12 +31,12 @@ from typing import Any
 
 import torch
 
-from lnfmusic.cli.common import resolve_device
+from lnfmusic.device import resolve_device
 from lnfmusic.config import preset
 from lnfmusic.errors import LnfError
-from lnfmusic.hardware import describe_device
+from lnfmusic.device import describe_device
 from lnfmusic.io.atomic import atomic_path, write_text_atomic
-from lnfmusic.model.build import build_model
+from lnfmusic.model.registry import build_model
 
 MODELS = ("iaf-scf", "af-scf", "af-af", "lstm")
 LENGTHS = tuple(16 * 2**k for k in range(7))  # 16 .. 1024

@@ -42,7 +42,7 @@ import torch
 
 from lnfmusic.config import ModelConfig, preset
 from lnfmusic.flows.prior import FlowPrior, build_prior
-from lnfmusic.hardware import describe_device
+from lnfmusic.device import describe_device
 from lnfmusic.io.atomic import write_text_atomic
 
 PRIORS = ("af-af", "af-scf", "iaf-scf", "af-only")

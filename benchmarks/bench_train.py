@@ -24,9 +24,9 @@ import torch
 
 from lnfmusic.config import MODELS, ModelConfig, preset
 from lnfmusic.data.batching import make_batch
-from lnfmusic.hardware import describe_device, synchronize
+from lnfmusic.device import describe_device, synchronize
 from lnfmusic.io.atomic import write_text_atomic
-from lnfmusic.model.build import build_model
+from lnfmusic.model.registry import build_model
 
 SIZES = ("paper", "small")
 

@@ -1,73 +1,72 @@
-"""Typed configuration: one dataclass per concern, presets by name.
+"""Typed configuration: one dataclass per concern, presets by name, TOML files and
+``key=value`` overrides.
 
-These dataclasses are the single source of defaults for the CLI, for TOML config files,
-and they are saved (as plain dicts) inside every checkpoint.
+- :class:`RunConfig`: a training run (dataset, preset, the family-tagged model config of
+  :mod:`lnfmusic.model`, and :class:`TrainConfig`); saved in ``config.json`` and in every
+  checkpoint.
+- :class:`SampleConfig`, :class:`EvalConfig`: what generation and evaluation take.
+
+Every field is declared with :func:`lnfmusic.options.option` (default, help, allowed
+values), which is the single source of the CLI flags, of TOML parsing and of validation.
+Priority when training: preset < TOML file < overrides.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-MODELS = ("af-af", "af-scf", "iaf-scf", "af-only", "lstm")
-TRANSFORMS = ("nlsq", "affine")
-HIDDEN_FLOWS = ("af", "scf", "none")
+from lnfmusic import options
+from lnfmusic.errors import LnfError
+from lnfmusic.model import registry
+from lnfmusic.model.config import DATA_FIELDS, ModelConfig
+from lnfmusic.options import option
+
 PRESETS = ("paper", "small", "tiny")
+SEED_MAX = 2**63 - 1
+# format of the config dict: 1 = a flat LNF-style model dict with a "model" name (until
+# lnfmusic 0.1.0's first releases); 2 = a family-tagged model dict ("family": ...)
+CONFIG_VERSION = 2
 
 
-@dataclass
-class ModelConfig:
-    """Architecture of an LNF model (or of the LSTM baseline).
-
-    ``data_kind``, ``output_dim`` and ``max_length`` are filled in from the dataset.
-    """
-
-    model: str = "af-af"  # one of MODELS
-    transform: str = "nlsq"  # scalar transform of the prior: nlsq | affine
-    hidden_flow: str | None = None  # af | scf | none; None = the model's own (af-af -> af, ...)
-    latent_dim: int = 50  # H, size of z_t
-    embed_dim: int = 500  # input embedding (tied with the emission's output weights)
-    hidden_size: int = 500  # LSTM hidden size (encoder, emission, prior, baseline)
-    num_layers: int = 2  # LSTM layers everywhere
-    flow_layers: int = 5  # K, flow layers within a time step
-    flow_hidden: int = 500  # width of the MADE / coupling networks
-    nlsq_alpha: float = 0.95  # |c| < alpha * 8*sqrt(3)/9 * b/d
-    prior_dropout: float = 0.2  # dropout on the prior's LSTM (paper)
-    dropout: float = 0.0  # dropout elsewhere (encoder/emission inputs, baseline)
-    data_kind: str = "music"  # music | text
-    output_dim: int = 88  # 88 keys, or the vocabulary size
-    max_length: int = 200  # positions known to the length embeddings
-
-    def resolved_hidden_flow(self) -> str:
-        if self.hidden_flow is not None:
-            return self.hidden_flow
-        return {"af-af": "af", "af-scf": "scf", "iaf-scf": "scf", "af-only": "af"}.get(
-            self.model, "none"
-        )
+def model_names() -> tuple[str, ...]:
+    """Every ``--model`` name of the registered families."""
+    return registry.model_names()
 
 
 @dataclass
 class TrainConfig:
     """Optimisation and schedule (SPEC 4)."""
 
-    batch_size: int = 32
-    epochs: int = 100
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    clip: float = 0.25  # gradient-norm clip
-    elbo_samples: int = 1  # S in the ELBO estimate
-    kl_zero_epochs: float = 20.0  # KL weight ~0 for this many epochs ...
-    kl_ramp_epochs: float = 15.0  # ... then a linear ramp to 1 over this many
-    kl_min_weight: float = 1e-4  # the "~0" weight of the first phase
-    patience: int = 5  # epochs without validation improvement before lr /= lr_decay
-    lr_decay: float = 4.0
-    min_lr: float = 1e-5
-    early_stop: int | None = None  # stop after this many annealed epochs with no new best
-    eval_samples: int = 1  # ELBO samples on the validation set each epoch
-    max_nonfinite: int = 10  # consecutive non-finite batches tolerated before stopping
-    max_sequences: int | None = None  # use only the first N train and valid sequences (tiny)
-    seed: int = 0
+    batch_size: int = option(32, "sequences per batch", ge=1)
+    epochs: int = option(100, "number of epochs", ge=1)
+    lr: float = option(1e-3, "Adam learning rate", gt=0)
+    weight_decay: float = option(0.0, "Adam weight decay", ge=0)
+    clip: float = option(0.25, "gradient-norm clip", gt=0)
+    elbo_samples: int = option(1, "posterior samples in the training ELBO", ge=1)
+    kl_zero_epochs: float = option(20.0, "epochs with the KL weight at ~0", ge=0)
+    kl_ramp_epochs: float = option(15.0, "epochs of the linear KL ramp to 1", ge=0)
+    kl_min_weight: float = option(1e-4, "the KL weight of the first phase", ge=0, le=1)
+    patience: int = option(
+        5, "epochs without validation improvement before the lr is divided", ge=1
+    )
+    lr_decay: float = option(4.0, "divide the lr by this on a plateau", ge=1)
+    min_lr: float = option(1e-5, "the lr is never decayed below this", ge=0)
+    early_stop: int | None = option(
+        None, "stop after N annealed epochs in a row without a new best (none: off)", ge=1
+    )
+    eval_samples: int = option(1, "ELBO samples on the validation set each epoch", ge=1)
+    max_nonfinite: int = option(
+        10, "consecutive non-finite batches tolerated before stopping", ge=0
+    )
+    max_sequences: int | None = option(
+        None, "use only the first N train and valid sequences", ge=1
+    )
+    seed: int = option(0, "random seed", ge=0, le=SEED_MAX)
 
 
 @dataclass
@@ -76,20 +75,37 @@ class RunConfig:
 
     dataset: str = "jsb"
     preset: str = "small"
-    model: ModelConfig = field(default_factory=ModelConfig)
+    model: ModelConfig = field(default_factory=lambda: registry.config_for("af-af"))
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return {
+            "dataset": self.dataset,
+            "preset": self.preset,
+            "model": self.model.to_dict(),
+            "train": dataclasses.asdict(self.train),
+        }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> RunConfig:
+        """Rebuild from :meth:`to_dict` (older formats are upgraded first, see
+        :func:`upgrade_config_dict`)."""
+        d = upgrade_config_dict(d)
         return cls(
             dataset=d["dataset"],
             preset=d["preset"],
-            model=_from_dict(ModelConfig, d["model"]),
+            model=registry.config_from_dict(d["model"]),
             train=_from_dict(TrainConfig, d["train"]),
         )
+
+    def copy(self) -> RunConfig:
+        return copy.deepcopy(self)
+
+    def validate(self) -> None:
+        """Check every field; the first bad one is an :class:`LnfError` naming it
+        (``model.latent_dim``, ``train.lr``...)."""
+        options.check(self.model, "model.")
+        options.check(self.train, "train.")
 
 
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:
@@ -100,8 +116,38 @@ def _from_dict(cls: type, d: dict[str, Any]) -> Any:
     return cls(**d)
 
 
+def upgrade_config_dict(d: dict[str, Any]) -> dict[str, Any]:
+    """A config dict of any earlier format in the current one (a new dict).
+
+    Format 1 (checkpoints written before model families existed, including the shipped
+    ``models/*.pt``) has a flat model dict whose ``"model"`` key names the model: ``lstm``
+    becomes the ``lstm`` family (keeping its own fields, dropping the flow options it never
+    used), any other name the ``lnf`` family with that ``prior``.
+    """
+    d = copy.deepcopy(d)
+    model = d.get("model", {})
+    if isinstance(model, dict) and "family" not in model and "model" in model:
+        name = model.pop("model")
+        family = registry.family_of(name)
+        fields = {f.name for f in dataclasses.fields(family.config)}
+        upgraded = {k: v for k, v in model.items() if k in fields}
+        if family.name == "lnf":
+            upgraded["prior"] = name
+        d["model"] = {"family": family.name, **upgraded}
+    return d
+
+
+def _sizes(config: ModelConfig, **values: Any) -> None:
+    """Set the given fields where the family has them (a preset speaks of sizes; each
+    family takes those it has)."""
+    names = {f.name for f in dataclasses.fields(config)}
+    for key, value in values.items():
+        if key in names:
+            setattr(config, key, value)
+
+
 def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunConfig:
-    """The named preset for a kind of data ("music" or "text") and model.
+    """The named preset for a kind of data (``"music"`` or ``"text"``) and ``--model`` name.
 
     - ``paper``: the sizes and schedules of LNF (all sizes 500, H=50, 5 flow layers; 3 for
       IAF/SCF on text; text: 10 ELBO samples, KL 4+10 epochs; music: 20+15 epochs).
@@ -109,25 +155,26 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
     - ``tiny``: seconds; for tests and smoke runs.
     """
     if name not in PRESETS:
-        raise KeyError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+        raise LnfError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    try:
+        m = registry.config_for(model)
+    except ValueError as e:
+        raise LnfError(str(e)) from None
     text = dataset_kind == "text"
-    m = ModelConfig(model=model)
     t = TrainConfig()
     if name == "paper":
         if text:
             t.elbo_samples, t.kl_zero_epochs, t.kl_ramp_epochs = 10, 4, 10
             t.batch_size, t.epochs = 32, 40
             if model == "iaf-scf":
-                m.flow_layers = 3
+                _sizes(m, flow_layers=3)
         else:
             t.batch_size, t.epochs = 16, 150
     elif name == "small":
-        m.latent_dim, m.embed_dim, m.hidden_size, m.flow_hidden = 32, 128, 128, 128
-        m.flow_layers = 3
+        _sizes(m, latent_dim=32, embed_dim=128, hidden_size=128, flow_hidden=128, flow_layers=3)
         # light dropout: 0.25 outside the prior hurt AF/AF on JSB and, with the KL schedule
         # below, AF/SCF too (results/jsb_small_cpu.md)
-        m.dropout = 0.1
-        m.prior_dropout = 0.2
+        _sizes(m, dropout=0.1, prior_dropout=0.2)
         t.batch_size = 8
         if text:
             t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs = 10, 1, 3
@@ -140,10 +187,159 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
             t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience = 200, 40, 30, 10
             t.weight_decay = 3e-5
     else:  # tiny
-        m.latent_dim, m.embed_dim, m.hidden_size, m.flow_hidden = 4, 16, 16, 16
-        m.flow_layers, m.num_layers = 2, 1
-        m.prior_dropout = 0.0
+        _sizes(m, latent_dim=4, embed_dim=16, hidden_size=16, flow_hidden=16)
+        _sizes(m, flow_layers=2, num_layers=1, prior_dropout=0.0)
         t.batch_size, t.epochs = 16, 2
         t.max_sequences = 64
         t.kl_zero_epochs, t.kl_ramp_epochs = 0.5, 1
     return RunConfig(preset=name, model=m, train=t)
+
+
+# ----------------------------------------------------------------------------------------
+# Setting options by name: TOML tables and key=value overrides
+
+
+def settable(section: str, config: RunConfig) -> dict[str, options.Spec]:
+    """The options a user may set in ``section`` (``model`` or ``train``) of ``config``:
+    every field but the data fields (they come from the dataset) and the model's variant
+    (the model name decides it)."""
+    if section == "train":
+        return {s.name: s for s in options.specs(TrainConfig)}
+    fixed = {*DATA_FIELDS, config.model.variant_field}
+    return {s.name: s for s in options.specs(type(config.model)) if s.name not in fixed}
+
+
+def set_option(config: RunConfig, key: str, value: Any, *, text: bool = False) -> None:
+    """Set ``key`` = ``"model.NAME"`` or ``"train.NAME"`` on ``config`` (in place), type-
+    and range-checked; ``text`` values are parsed first (``"1e-3"``, ``"none"``). Raises
+    ``ValueError`` naming the key."""
+    section, _, name = key.partition(".")
+    if section not in ("model", "train") or not name:
+        raise ValueError(f"option {key!r}: expected model.NAME or train.NAME")
+    known = settable(section, config)
+    if name not in known:
+        family = f" of the {config.model.family} family" if section == "model" else ""
+        raise ValueError(
+            f"unknown option {name!r} in [{section}]{family} (known: {', '.join(sorted(known))})"
+        )
+    spec = known[name]
+    try:
+        value = options.parse(spec, value) if text else options.coerce(spec, value)
+    except ValueError as e:
+        raise ValueError(f"[{section}] {e}") from None
+    setattr(config.model if section == "model" else config.train, name, value)
+
+
+def apply_overrides(config: RunConfig, items: Iterable[str]) -> None:
+    """Apply ``key=value`` strings (``train.lr=3e-4``, ``model.latent_dim=16``) in order."""
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise LnfError(f"override {item!r}: expected KEY=VALUE (e.g. train.lr=3e-4)")
+        try:
+            set_option(config, key.strip(), value, text=True)
+        except ValueError as e:
+            raise LnfError(f"override {item!r}: {e}") from None
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The tables of a TOML file (one-line :class:`LnfError` naming the file on failure)."""
+    path = Path(path)
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise LnfError(
+                "TOML config files need Python >= 3.11 or `pip install tomli`", path
+            ) from None
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise LnfError(f"cannot read config: {e}", path) from None
+    except tomllib.TOMLDecodeError as e:
+        raise LnfError(f"invalid TOML: {e}", path) from None
+
+
+def apply_toml(config: RunConfig, path: str | Path) -> None:
+    """Apply the ``[model]`` and ``[train]`` tables of a TOML file to ``config`` (in place).
+
+    Unknown sections or keys, and values of the wrong type or range, are one-line errors
+    naming the file.
+    """
+    for section, values in read_toml(path).items():
+        if section not in ("model", "train") or not isinstance(values, dict):
+            raise LnfError(f"unknown section [{section}] (expected [model] and [train])", path)
+        for key, value in values.items():
+            try:
+                set_option(config, f"{section}.{key}", value)
+            except ValueError as e:
+                raise LnfError(str(e), path) from None
+
+
+def resolve_config(
+    dataset_kind: str,
+    model: str,
+    preset_name: str,
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    assignments: Iterable[str] = (),
+) -> RunConfig:
+    """preset < TOML config file < ``overrides`` (``{"model.NAME" | "train.NAME": value}``;
+    ``None`` values are not given) < ``assignments`` (``key=value`` strings)."""
+    config = preset(preset_name, dataset_kind, model)
+    if config_file is not None:
+        apply_toml(config, config_file)
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            try:
+                set_option(config, key, value)
+            except ValueError as e:
+                raise LnfError(str(e)) from None
+    apply_overrides(config, assignments)
+    return config
+
+
+# ----------------------------------------------------------------------------------------
+# Generation and evaluation
+
+
+@dataclass
+class SampleConfig:
+    """What to generate: ``num`` sequences, sample ``i`` under seed ``seed + i``."""
+
+    num: int = option(1, "number of samples", ge=1)
+    length: int | None = option(None, "length T in steps [default: drawn from p(T)]", ge=1)
+    temperature: float = option(1.0, "scale of the prior's base noise (LSTM: of the logits)", gt=0)
+    threshold: float | None = option(
+        None, "play a note when p > threshold instead of sampling it", gt=0, lt=1
+    )
+    seed: int = option(0, "sample i uses seed + i", ge=0, le=SEED_MAX)
+
+    def validate(self) -> None:
+        options.check(self)
+
+
+@dataclass
+class EvalConfig:
+    """How to evaluate: splits, importance samples, batching, seed."""
+
+    splits: tuple[str, ...] = ("test",)
+    num_samples: int = option(50, "importance samples S per sequence", ge=1)
+    elbo_samples: int = option(10, "samples for the ELBO, reconstruction and KL", ge=1)
+    batch_size: int = option(16, "most sequences per batch", ge=1)
+    max_elements: int = option(
+        65_536, "most sample-steps (S_chunk x B x T) per forward pass", ge=1
+    )
+    seed: int = option(0, "random seed; the same seed gives the same numbers", ge=0, le=SEED_MAX)
+
+    def validate(self) -> None:
+        if not self.splits:
+            raise LnfError("splits: name at least one split")
+        for spec in options.specs(type(self)):
+            if spec.name != "splits":
+                try:
+                    options.coerce(spec, getattr(self, spec.name))
+                except ValueError as e:
+                    raise LnfError(str(e)) from None

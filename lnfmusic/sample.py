@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
 import lnfmusic
-from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.checkpoint import ModelBundle
+from lnfmusic.config import SampleConfig
 from lnfmusic.errors import LnfError
 
 DEFAULT_NAME = "default.pt"
@@ -43,99 +43,65 @@ def default_checkpoint_path() -> Path:
     )
 
 
-def checkpoint_kind(ckpt: dict[str, Any]) -> str:
-    """``"music"`` or ``"text"``, from the checkpoint's dataset record."""
-    try:
-        return str(ckpt["dataset"]["kind"])
-    except (KeyError, TypeError):
-        return str(ckpt.get("config", {}).get("model", {}).get("data_kind", "music"))
-
-
-def require_kind(ckpt: dict[str, Any], kind: str, path: str | Path | None = None) -> None:
-    """Raise a one-line :class:`LnfError` unless the checkpoint models ``kind`` data."""
-    found = checkpoint_kind(ckpt)
+def require_kind(bundle: ModelBundle, kind: str) -> None:
+    """Raise a one-line :class:`LnfError` (naming the checkpoint) unless the model was
+    trained on ``kind`` data."""
+    found = bundle.dataset.kind
     if found != kind:
         what = "`lnf sample` (music)" if kind == "music" else "`lnf text-sample`"
         other = "lnf text-sample" if found == "text" else "lnf sample"
         raise LnfError(
-            f"this is a {found} checkpoint; {what} needs a {kind} model (use `{other}`)", path
+            f"this is a {found} checkpoint; {what} needs a {kind} model (use `{other}`)",
+            bundle.path,
         )
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
-
-def _lengths(ckpt: dict[str, Any], num: int, length: int | None, seed: int) -> list[int]:
-    """``num`` lengths: ``length`` for all, or sample ``i`` drawn from p(T) under ``seed + i``."""
-    if length is not None:
-        if length < 1:
-            raise LnfError(f"--length must be at least 1 (got {length})")
-        return [length] * num
-    prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
+def sample_lengths(bundle: ModelBundle, config: SampleConfig) -> list[int]:
+    """``config.num`` lengths: ``config.length`` for all, or sample ``i`` drawn from p(T)
+    under seed ``config.seed + i``."""
+    if config.length is not None:
+        return [config.length] * config.num
     out = []
-    for i in range(num):
-        g = torch.Generator().manual_seed(seed + i)
-        out.append(int(prior.sample(1, generator=g)[0]))
+    for i in range(config.num):
+        g = torch.Generator().manual_seed(config.seed + i)
+        out.append(int(bundle.dataset.length_prior.sample(1, generator=g)[0]))
     return out
 
 
 @torch.no_grad()
-def _generate(
-    model: nn.Module,
-    ckpt: dict[str, Any],
-    kind: str,
-    num: int,
-    length: int | None,
-    temperature: float,
-    threshold: float | None,
-    seed: int,
-) -> list[np.ndarray]:
-    if num < 1:
-        raise LnfError(f"--num must be at least 1 (got {num})")
-    if temperature <= 0:
-        raise LnfError(f"--temperature must be positive (got {temperature})")
-    if threshold is not None and not 0.0 < threshold < 1.0:
-        raise LnfError(f"--threshold must be between 0 and 1 (got {threshold})")
-    require_kind(ckpt, kind)
-    device = _device_of(model)
+def generate(bundle: ModelBundle, config: SampleConfig, kind: str) -> list[np.ndarray]:
+    """``config.num`` sequences from ``bundle.model`` on its device (checked to be a ``kind``
+    model): music ``(T_i, 88)`` uint8, text ``(T_i,)`` ids. Sample ``i`` uses its own
+    generator seeded ``config.seed + i``; the model's mode is restored afterwards."""
+    config.validate()
+    require_kind(bundle, kind)
+    model = bundle.model
+    device = model.device
     was_training = model.training
     model.eval()
     out = []
     try:
-        for i, T in enumerate(_lengths(ckpt, num, length, seed)):
-            g = torch.Generator(device=device).manual_seed(seed + i)
+        for i, T in enumerate(sample_lengths(bundle, config)):
+            g = torch.Generator(device=device).manual_seed(config.seed + i)
             lengths = torch.tensor([T], dtype=torch.long, device=device)
-            x = model.generate(lengths, temperature=temperature, threshold=threshold, generator=g)
+            x = model.generate(
+                lengths, temperature=config.temperature, threshold=config.threshold, generator=g
+            )
             out.append(x[0, :T].cpu().numpy())
     finally:
         model.train(was_training)
     return out
 
 
-def sample_music(
-    model: nn.Module,
-    ckpt: dict[str, Any],
-    num: int = 1,
-    length: int | None = None,
-    temperature: float = 1.0,
-    threshold: float | None = None,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-) -> list[np.ndarray]:
-    """``num`` piano rolls, each ``(T_i, 88)`` uint8 (pitch ``21 + k`` in column ``k``).
+def sample_music(bundle: ModelBundle, config: SampleConfig | None = None) -> list[np.ndarray]:
+    """``config.num`` piano rolls, each ``(T_i, 88)`` uint8 (pitch ``21 + k`` in column
+    ``k``).
 
-    ``T_i`` is drawn from the checkpoint's p(T) unless ``length`` is given; notes are
+    ``T_i`` is drawn from the checkpoint's p(T) unless ``config.length`` is given; notes are
     Bernoulli draws (or ``p > threshold``); ``temperature`` scales the prior's base noise
-    (the LSTM baseline divides its logits by it). Generation runs on ``device`` (the model
-    is moved there) or, when it is None, on the model's device.
+    (the LSTM baseline divides its logits by it). Runs on the model's device.
     """
-    if device is not None:
-        model.to(device)
-    rolls = _generate(model, ckpt, "music", num, length, temperature, threshold, seed)
+    rolls = generate(bundle, config or SampleConfig(), "music")
     return [r.astype(np.uint8) for r in rolls]
 
 
@@ -152,19 +118,11 @@ def decode_text(ids: np.ndarray, meta: dict[str, Any]) -> str:
     return to_text(chars, meta.get("word_boundary"))
 
 
-def sample_text(
-    model: nn.Module,
-    ckpt: dict[str, Any],
-    num: int = 1,
-    length: int | None = None,
-    temperature: float = 1.0,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-) -> list[str]:
-    """``num`` strings decoded with the checkpoint's vocabulary; lengths from p(T) unless
-    ``length`` is given."""
-    if device is not None:
-        model.to(device)
-    seqs = _generate(model, ckpt, "text", num, length, temperature, None, seed)
-    meta = ckpt["dataset"]["meta"]
-    return [decode_text(s, meta) for s in seqs]
+def sample_text(bundle: ModelBundle, config: SampleConfig | None = None) -> list[str]:
+    """``config.num`` strings decoded with the checkpoint's vocabulary; lengths from p(T)
+    unless ``config.length`` is given. ``config.threshold`` must be None for text."""
+    config = config or SampleConfig()
+    if config.threshold is not None:
+        raise LnfError("threshold applies to music only (text samples are categorical)")
+    seqs = generate(bundle, config, "text")
+    return [decode_text(s, bundle.dataset.meta) for s in seqs]

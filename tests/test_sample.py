@@ -11,7 +11,7 @@ import lnfmusic
 from lnfmusic.config import preset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.errors import LnfError
-from lnfmusic.model.build import build_model
+from lnfmusic.model.registry import build_model
 from lnfmusic.sample import decode_text, default_checkpoint_path, sample_music, sample_text
 
 TRAIN_LENGTHS = [6, 8, 8, 10, 12]

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from lnfmusic.cli.main import cli
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.evaluate import evaluate_checkpoint
-from lnfmusic.train.checkpoint import load_model
+from lnfmusic.checkpoint import load_model
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT = MODELS / "default.pt"

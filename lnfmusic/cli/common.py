@@ -1,8 +1,8 @@
-"""Shared CLI plumbing: one-line errors, device resolution, consoles."""
+"""Shared CLI plumbing: the command group that turns library errors into one line, the
+options several commands share, consoles."""
 
 from __future__ import annotations
 
-import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +20,26 @@ stdout = Console(highlight=False)
 stderr = Console(stderr=True, highlight=False)
 
 
+def fail(message: str) -> None:
+    """Print ``error: message`` as one line on stderr and exit with status 1."""
+    click.echo(f"error: {' '.join(message.split())}", err=True)
+    sys.exit(1)
+
+
+class LnfGroup(click.Group):
+    """A click group whose commands (and nested groups) never show a traceback for an
+    :class:`LnfError`: it becomes one line on stderr and exit status 1; Ctrl-C exits 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except LnfError as e:
+            fail(str(e))
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+
 def data_dir_option(func: F) -> F:
     """The ``--data-dir`` option shared by every command that reads datasets."""
     return click.option(
@@ -30,42 +50,18 @@ def data_dir_option(func: F) -> F:
     )(func)
 
 
-def fail(message: str) -> None:
-    """Print ``error: message`` as one line on stderr and exit with status 1."""
-    click.echo(f"error: {' '.join(message.split())}", err=True)
-    sys.exit(1)
+def _resolve_device(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from lnfmusic.device import resolve_device
+
+    return resolve_device(value)
 
 
-def handle_errors(func: F) -> F:
-    """Turn an :class:`LnfError` (or Ctrl-C) into a one-line message and a non-zero exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except LnfError as e:
-            fail(str(e))
-        except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def resolve_device(name: str) -> str:
-    """``auto`` -> cuda if available else cpu; validate ``cuda[:N]``."""
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        return "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise LnfError(f"--device {name}: CUDA is not available on this machine")
-        if ":" in name:
-            idx = name.split(":", 1)[1]
-            if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
-                raise LnfError(f"--device {name}: no such CUDA device")
-        return name
-    raise LnfError(f"--device {name}: expected auto, cpu or cuda[:N]")
+def device_option(func: F) -> F:
+    """``--device auto|cpu|cuda[:N]``, resolved (and checked) to a torch device string."""
+    return click.option(
+        "--device",
+        default="auto",
+        show_default=True,
+        callback=_resolve_device,
+        help="auto (cuda if available, else cpu), cpu or cuda[:N].",
+    )(func)

@@ -8,11 +8,11 @@ import click
 import numpy as np
 from rich.table import Table
 
-from lnfmusic.cli.common import data_dir_option, handle_errors, stderr, stdout
+from lnfmusic.cli.common import LnfGroup, data_dir_option, stderr, stdout
 from lnfmusic.errors import LnfError
 
 
-@click.group()
+@click.group(cls=LnfGroup)
 def data() -> None:
     """Find, verify, download and inspect datasets.
 
@@ -23,7 +23,6 @@ def data() -> None:
 
 @data.command("list")
 @data_dir_option
-@handle_errors
 def list_(data_dir: Path | None) -> None:
     """Each known dataset: files found (or missing), where, and checksum status."""
     from lnfmusic.data import registry
@@ -57,7 +56,6 @@ def list_(data_dir: Path | None) -> None:
 @data.command()
 @click.argument("name")
 @data_dir_option
-@handle_errors
 def verify(name: str, data_dir: Path | None) -> None:
     """Check the sha256 of the files of dataset NAME (non-zero exit on mismatch/missing)."""
     from lnfmusic.data import registry
@@ -82,7 +80,6 @@ def verify(name: str, data_dir: Path | None) -> None:
 )
 @click.option("--force", is_flag=True, help="Download even files already present and verified.")
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
-@handle_errors
 def download(name: str, dest: Path, base_url: str | None, force: bool, no_progress: bool) -> None:
     """Download dataset NAME into --dest (sha256-verified; nothing half-written on failure)."""
     from lnfmusic.data.download import download_dataset
@@ -96,7 +93,6 @@ def download(name: str, dest: Path, base_url: str | None, force: bool, no_progre
 @data.command()
 @click.argument("spec")
 @data_dir_option
-@handle_errors
 def info(spec: str, data_dir: Path | None) -> None:
     """Load dataset SPEC (a name, midi:FOLDER or text:FILE) and print its splits."""
     from lnfmusic.data.dataset import load_dataset

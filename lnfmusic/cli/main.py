@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from lnfmusic import __version__
+from lnfmusic.cli.common import LnfGroup
 from lnfmusic.cli.data_cmd import data
 from lnfmusic.cli.evaluate_cmd import evaluate
 from lnfmusic.cli.export_cmd import export
@@ -14,7 +15,7 @@ from lnfmusic.cli.train_cmd import train
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LnfGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, prog_name="lnf")
 def cli() -> None:
     """Latent normalizing flows for polyphonic music and text (Ziegler & Rush 2019).

@@ -4,23 +4,43 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from lnfmusic.cli.common import handle_errors, resolve_device, stderr
+from lnfmusic import options
+from lnfmusic.cli.common import device_option, stderr
+from lnfmusic.cli.options import FiniteFloatRange, click_type
+from lnfmusic.config import SampleConfig
 from lnfmusic.errors import LnfError
 
+if TYPE_CHECKING:
+    from lnfmusic.checkpoint import ModelBundle
+
 CHECKPOINT_HELP = "Checkpoint to sample from  [default: the shipped models/default.pt]"
+_SAMPLE = {s.name: s for s in options.specs(SampleConfig)}
 
 
-def _load(checkpoint: Path | None, device: str) -> tuple[Any, dict[str, Any], Path]:
-    from lnfmusic.sample import default_checkpoint_path
-    from lnfmusic.train.checkpoint import load_model
+def _sample_option(name: str, help: str | None = None):
+    """A flag for a :class:`SampleConfig` field, with its type, range and default."""
+    spec = _SAMPLE[name]
+    return click.option(
+        "--" + name,
+        name,
+        type=click_type(spec),
+        default=spec.default,
+        show_default=spec.default is not None,
+        help=help or f"{spec.help[:1].upper()}{spec.help[1:]}.",
+    )
 
-    path = checkpoint if checkpoint is not None else default_checkpoint_path()
-    model, ckpt = load_model(path, device)
-    return model, ckpt, path
+
+def _load(checkpoint: Path | None, device: str, kind: str) -> ModelBundle:
+    from lnfmusic.checkpoint import load_model
+    from lnfmusic.sample import default_checkpoint_path, require_kind
+
+    bundle = load_model(checkpoint if checkpoint is not None else default_checkpoint_path(), device)
+    require_kind(bundle, kind)
+    return bundle
 
 
 def output_paths(out: str, num: int) -> list[Path]:
@@ -40,6 +60,25 @@ def midi_summary(path: Path) -> tuple[int, float]:
     return sum(len(inst.notes) for inst in pm.instruments), float(pm.get_end_time())
 
 
+def _warn_length(bundle: ModelBundle, length: int | None) -> None:
+    """A note on stderr when ``--length`` is beyond every length the model's p(T) allows."""
+    if length is None:
+        return
+    longest = bundle.dataset.length_prior.max_length
+    if length > longest:
+        stderr.print(
+            f"note: --length {length} is beyond the longest length of the model's p(T) "
+            f"({longest}); positions past it reuse the last position embedding"
+        )
+
+
+def _check_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise LnfError("--roll-png needs matplotlib: pip install 'lnfmusic[plot]'") from None
+
+
 @click.command()
 @click.option(
     "--checkpoint",
@@ -50,26 +89,13 @@ def midi_summary(path: Path) -> tuple[int, float]:
 @click.option(
     "--out", required=True, help="MIDI file to write; use {i} for several samples (song_{i}.mid)."
 )
-@click.option("--num", type=int, default=1, help="Number of samples.")
+@_sample_option("num")
+@_sample_option("length", "Length T in time steps  [default: drawn from the model's p(T)]")
+@_sample_option("temperature")
+@_sample_option("threshold", "Play a note when p > THRESHOLD instead of sampling it.")
 @click.option(
-    "--length",
-    type=int,
-    default=None,
-    help="Length T in time steps  [default: drawn from the model's p(T)]",
+    "--bpm", type=FiniteFloatRange(min=0, min_open=True), default=120.0, help="Tempo in beats per minute."
 )
-@click.option(
-    "--temperature",
-    type=float,
-    default=1.0,
-    help="Scale of the prior's base noise (LSTM: divides the logits).",
-)
-@click.option(
-    "--threshold",
-    type=float,
-    default=None,
-    help="Play a note when p > THRESHOLD instead of sampling it.",
-)
-@click.option("--bpm", type=float, default=120.0, help="Tempo in beats per minute.")
 @click.option(
     "--program",
     type=click.IntRange(0, 127),
@@ -82,15 +108,14 @@ def midi_summary(path: Path) -> tuple[int, float]:
     default="hold",
     help="hold: consecutive active steps merge into one note; restrike: one note per step.",
 )
-@click.option("--seed", type=int, default=0, help="Sample i uses seed SEED + i.")
+@_sample_option("seed", "Sample i uses seed SEED + i.")
 @click.option(
     "--roll-png",
     type=str,
     default=None,
     help="Also draw the piano roll to this PNG ({i} for several; needs matplotlib).",
 )
-@click.option("--device", default="auto", help="auto, cpu or cuda[:N].")
-@handle_errors
+@device_option
 def sample(
     checkpoint: Path | None,
     out: str,
@@ -108,23 +133,21 @@ def sample(
     """Generate music from a checkpoint and write MIDI."""
     from lnfmusic.io.atomic import check_writable
     from lnfmusic.io.midi import write_midi
-    from lnfmusic.sample import require_kind, sample_music
+    from lnfmusic.sample import sample_music
 
-    if bpm <= 0:
-        raise LnfError(f"--bpm must be positive (got {bpm})")
+    config = SampleConfig(num, length, temperature, threshold, seed)
+    config.validate()
     paths = output_paths(out, num)
     pngs = output_paths(roll_png, num) if roll_png is not None else None
     for path in paths + (pngs or []):
         check_writable(path)
     if pngs is not None:
         _check_matplotlib()
-    device = resolve_device(device)
-    model, ckpt, ckpt_path = _load(checkpoint, device)
-    require_kind(ckpt, "music", ckpt_path)
-    _warn_length(ckpt, length)
-    with stderr.status(f"sampling {num} piece(s) from {ckpt_path} on {device}"):
-        rolls = sample_music(model, ckpt, num, length, temperature, threshold, seed)
-    meta = ckpt["dataset"].get("meta", {})
+    bundle = _load(checkpoint, device, "music")
+    _warn_length(bundle, length)
+    with stderr.status(f"sampling {num} piece(s) from {bundle.path} on {device}"):
+        rolls = sample_music(bundle, config)
+    meta = bundle.dataset.meta
     steps_per_beat = int(meta.get("steps_per_beat", 2) or 2)
     pitch_offset = int(meta.get("pitch_offset", 21))
     for i, (roll, path) in enumerate(zip(rolls, paths, strict=True)):
@@ -153,27 +176,6 @@ def sample(
         click.echo(line)
 
 
-def _warn_length(ckpt: dict[str, Any], length: int | None) -> None:
-    """A note on stderr when ``--length`` is beyond every length the model's p(T) allows."""
-    from lnfmusic.data.length_prior import LengthPrior
-
-    if length is None:
-        return
-    longest = LengthPrior.from_dict(ckpt["dataset"]["length_prior"]).max_length
-    if length > longest:
-        stderr.print(
-            f"note: --length {length} is beyond the longest length of the model's p(T) "
-            f"({longest}); positions past it reuse the last position embedding"
-        )
-
-
-def _check_matplotlib() -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise LnfError("--roll-png needs matplotlib: pip install 'lnfmusic[plot]'") from None
-
-
 @click.command("text-sample")
 @click.option(
     "--checkpoint",
@@ -181,23 +183,12 @@ def _check_matplotlib() -> None:
     default=None,
     help="Text checkpoint to sample from.",
 )
-@click.option("--num", type=int, default=1, help="Number of samples (one per line).")
-@click.option(
-    "--length",
-    type=int,
-    default=None,
-    help="Length in characters  [default: drawn from the model's p(T)]",
-)
-@click.option(
-    "--temperature",
-    type=float,
-    default=1.0,
-    help="Scale of the prior's base noise (LSTM: divides the logits).",
-)
-@click.option("--seed", type=int, default=0, help="Sample i uses seed SEED + i.")
+@_sample_option("num", "Number of samples (one per line).")
+@_sample_option("length", "Length in characters  [default: drawn from the model's p(T)]")
+@_sample_option("temperature")
+@_sample_option("seed", "Sample i uses seed SEED + i.")
 @click.option("--out", default="-", help="File to write, or - for stdout.")
-@click.option("--device", default="auto", help="auto, cpu or cuda[:N].")
-@handle_errors
+@device_option
 def text_sample(
     checkpoint: Path | None,
     num: int,
@@ -209,16 +200,16 @@ def text_sample(
 ) -> None:
     """Generate text from a checkpoint (one sample per line)."""
     from lnfmusic.io.atomic import check_writable, write_text_atomic
-    from lnfmusic.sample import require_kind, sample_text
+    from lnfmusic.sample import sample_text
 
+    config = SampleConfig(num, length, temperature, None, seed)
+    config.validate()
     if out != "-":
         check_writable(out)
-    device = resolve_device(device)
-    model, ckpt, ckpt_path = _load(checkpoint, device)
-    require_kind(ckpt, "text", ckpt_path)
-    _warn_length(ckpt, length)
-    with stderr.status(f"sampling {num} line(s) from {ckpt_path} on {device}"):
-        texts = sample_text(model, ckpt, num, length, temperature, seed)
+    bundle = _load(checkpoint, device, "text")
+    _warn_length(bundle, length)
+    with stderr.status(f"sampling {num} line(s) from {bundle.path} on {device}"):
+        texts = sample_text(bundle, config)
     body = "".join(t.replace("\n", " ") + "\n" for t in texts)
     if out == "-":
         sys.stdout.write(body)

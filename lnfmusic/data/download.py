@@ -17,17 +17,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
+from rich.progress import Progress
 
 from lnfmusic.data import registry
 from lnfmusic.errors import LnfError
+from lnfmusic.progress import progress_bar
 
 CHUNK = 1 << 16
 TIMEOUT_S = 60.0
@@ -60,15 +54,8 @@ def _staged(dest: Path) -> Iterator[Path]:
 
 
 def _progress(console: Console, enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled or not console.is_terminal,
-        transient=True,
+    return progress_bar(
+        console, enabled and console.is_terminal, transfer=True, transient=True
     )
 
 

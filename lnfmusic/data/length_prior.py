@@ -59,6 +59,12 @@ class LengthPrior:
         """LNF's music prior: add-one smoothing over ``1..ceil(1.25 * longest)``."""
         return cls.from_lengths(lengths, MUSIC_SMOOTHING, MUSIC_EXTEND)
 
+    @classmethod
+    def for_data(cls, kind: str, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
+        """The prior used for ``kind`` data: :meth:`for_music` for music, the plain histogram
+        for text."""
+        return cls.for_music(lengths) if kind == "music" else cls.from_lengths(lengths)
+
     def log_prob(self, lengths: Tensor | np.ndarray | Sequence[int]) -> Tensor:
         """``log p(T)`` for each length, float64 on the input's device; ``-inf`` outside the
         support."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.flows.made import MADE
+from lnfmusic.nn.made import MADE
 from lnfmusic.flows.transforms import ScalarTransform
 
 

@@ -20,40 +20,60 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.config import ModelConfig
 from lnfmusic.flows.hidden import HiddenFlow
-from lnfmusic.flows.time import TIME_FLOWS, TimeFlow, length_mask
+from lnfmusic.flows.names import PRIORS
+from lnfmusic.flows.time import TIME_FLOWS, TimeFlow
 from lnfmusic.flows.transforms import get_transform
-
-TIME_OF_MODEL = {"af-af": "af", "af-scf": "af", "iaf-scf": "iaf", "af-only": "none"}
-
+from lnfmusic.nn.gaussian import standard_normal_log_prob
+from lnfmusic.nn.sequence import length_mask, zero_padding
 
 class FlowPrior(nn.Module):
-    """``p(z | T)`` for ``z`` of shape ``(B, T, H)``; padded steps (``t >= length``) are
-    ignored. Works on any device and dtype (those of its parameters)."""
+    """``p(z | T)`` for ``z`` of shape ``(B, T, H)``: ``N(0, I)`` noise pushed through a flow
+    in time. Padded steps (``t >= length``) are ignored. Works on any device and dtype (those
+    of its parameters).
+
+    As a flow it has the layers' API at the sequence level: ``forward(eps, lengths) -> (z,
+    ladj)`` (sampling direction) and ``inverse(z, lengths) -> (eps, ladj)`` (density
+    direction), ``ladj`` ``(B,)`` summed over the real steps. As a distribution it has
+    ``log_prob(z, lengths)`` and ``sample(lengths) -> (z, log_prob)``.
+    """
 
     def __init__(self, time_flow: TimeFlow, latent_dim: int):
         super().__init__()
         self.time = time_flow
         self.latent_dim = latent_dim
 
+    def _density(self, eps: Tensor, ladj: Tensor, lengths: Tensor) -> Tensor:
+        """``sum_t [log N(eps_t) + log |det deps_t/dz_t|]`` over the real steps, ``(B,)``."""
+        m = length_mask(lengths, eps.shape[1], eps.device)
+        per_step = standard_normal_log_prob(eps) + ladj
+        return torch.where(m, per_step, torch.zeros_like(per_step)).sum(1)
+
+    def _sum_real(self, ladj: Tensor, lengths: Tensor) -> Tensor:
+        m = length_mask(lengths, ladj.shape[1], ladj.device)
+        return torch.where(m, ladj, torch.zeros_like(ladj)).sum(1)
+
     def log_prob(self, z: Tensor, lengths: Tensor) -> Tensor:
         """Log-density of ``z`` ``(B, T, H)`` given the lengths ``(B,)`` (any device, each
         ``<= T``); returns ``(B,)``. Padded steps are replaced by zeros first, so whatever
         they hold has no effect and receives an exact zero gradient."""
-        return self.inverse(z, lengths)[1]
+        lengths = lengths.to(z.device)
+        eps, ladj = self.time.inverse(zero_padding(z, lengths), lengths)
+        return self._density(eps, ladj, lengths)
 
     def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """The noise ``eps`` ``(B, T, H)`` of ``z`` (density direction) and ``log p(z)``
-        ``(B,)``; ``eps`` on padded steps is meaningless."""
+        """Density direction: the noise ``eps`` ``(B, T, H)`` of ``z`` and ``log |det
+        deps/dz|`` ``(B,)``; ``eps`` on padded steps is meaningless."""
         lengths = lengths.to(z.device)
-        return self.time.inverse(_zero_padding(z, lengths), lengths)
+        eps, ladj = self.time.inverse(zero_padding(z, lengths), lengths)
+        return eps, self._sum_real(ladj, lengths)
 
-    def transform(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """``z = f(eps)`` ``(B, T, H)`` (sampling direction, no noise drawn) and ``log p(z)``
-        ``(B,)``; ``z`` on padded steps is meaningless."""
+    def forward(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+        """Sampling direction without drawing noise: ``z = f(eps)`` ``(B, T, H)`` and ``log
+        |det dz/deps|`` ``(B,)``; ``z`` on padded steps is meaningless."""
         lengths = lengths.to(eps.device)
-        return self.time.sample(_zero_padding(eps, lengths), lengths)
+        z, ladj = self.time(zero_padding(eps, lengths), lengths)
+        return z, self._sum_real(ladj, lengths)
 
     def sample(
         self,
@@ -77,38 +97,48 @@ class FlowPrior(nn.Module):
         noise_device = generator.device if generator is not None else device
         eps = torch.randn(shape, generator=generator, device=noise_device, dtype=dtype)
         mask = length_mask(lengths, T, device)[..., None]
-        eps = _zero_padding(eps.to(device) * temperature, lengths)
-        z, log_prob = self.time.sample(eps, lengths)
+        eps = zero_padding(eps.to(device) * temperature, lengths)
+        z, ladj = self.time(eps, lengths)
+        log_prob = self._density(eps, -ladj, lengths)
         return torch.where(mask, z, torch.zeros_like(z)), log_prob
 
 
-def _zero_padding(x: Tensor, lengths: Tensor) -> Tensor:
-    mask = length_mask(lengths, x.shape[1], x.device)[..., None]
-    return torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
-
-
-def build_prior(cfg: ModelConfig) -> FlowPrior:
-    """The prior named by ``cfg.model`` (``af-af``, ``af-scf``, ``iaf-scf``, ``af-only``)
-    with ``cfg.transform``, ``cfg.resolved_hidden_flow()``, ``latent_dim``, ``hidden_size``,
-    ``num_layers``, ``flow_layers``, ``flow_hidden``, ``nlsq_alpha``, ``prior_dropout`` and
+def build_prior(
+    name: str,
+    *,
+    latent_dim: int,
+    hidden_size: int,
+    num_layers: int,
+    flow_layers: int,
+    flow_hidden: int,
+    transform: str = "nlsq",
+    hidden_flow: str | None = None,
+    nlsq_alpha: float = 0.95,
+    dropout: float = 0.0,
+    max_length: int = 200,
+) -> FlowPrior:
+    """The prior ``name`` (a key of :data:`lnfmusic.flows.names.PRIORS`): its flow in time, with ``flow_layers``
+    layers of ``hidden_flow`` (default: the prior's own) in hidden, scalar ``transform``
+    (``nlsq`` with ``nlsq_alpha``, or ``affine``), LSTMs of ``num_layers`` x ``hidden_size``
+    with ``dropout``, conditioners of width ``flow_hidden``, positions up to
     ``max_length``."""
-    if cfg.model not in TIME_OF_MODEL:
-        raise ValueError(f"{cfg.model!r} has no flow prior; choose {', '.join(TIME_OF_MODEL)}")
-    transform = get_transform(cfg.transform, cfg.nlsq_alpha)
+    if name not in PRIORS:
+        raise ValueError(f"{name!r} has no flow prior; choose {', '.join(PRIORS)}")
+    time_kind, default_hidden = PRIORS[name]
     hidden = HiddenFlow(
-        cfg.resolved_hidden_flow(),
-        cfg.latent_dim,
-        cfg.hidden_size,
-        cfg.flow_hidden,
-        cfg.flow_layers,
-        transform,
+        hidden_flow or default_hidden,
+        latent_dim,
+        hidden_size,
+        flow_hidden,
+        flow_layers,
+        get_transform(transform, nlsq_alpha),
     )
-    time_flow = TIME_FLOWS[TIME_OF_MODEL[cfg.model]](
+    time_flow = TIME_FLOWS[time_kind](
         hidden,
-        latent_dim=cfg.latent_dim,
-        hidden_size=cfg.hidden_size,
-        num_layers=cfg.num_layers,
-        dropout=cfg.prior_dropout,
-        max_length=cfg.max_length,
+        latent_dim=latent_dim,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        dropout=dropout,
+        max_length=max_length,
     )
-    return FlowPrior(time_flow, cfg.latent_dim)
+    return FlowPrior(time_flow, latent_dim)

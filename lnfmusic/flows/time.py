@@ -13,10 +13,13 @@ context ``c_t = dropout(LSTM state after the inputs < t) + position embedding(t,
   the context is the position embedding alone. Parallel both ways.
 
 The shifted input of step 1 is a learned start vector (initialised at zero).
-``inverse(z, lengths) -> (eps, log_prob)``, ``log_prob(z, lengths) -> (B,)`` and
-``sample(eps, lengths) -> (z, log_prob)`` sum over the real steps only. Padding never
-influences real steps: every recurrence runs forward in time, and the position embedding of
-a real step does not depend on the padded width.
+Same API as every flow layer: ``forward(eps, lengths) -> (z, ladj)`` is the sampling
+direction, ``inverse(z, lengths) -> (eps, ladj)`` the density direction; ``ladj`` ``(B, T)``
+is the per-step log-determinant of the map applied (``log |det dz_t/deps_t|`` for
+``forward``, ``log |det deps_t/dz_t|`` for ``inverse``); values on padded steps are
+meaningless. The base density is added by :class:`~lnfmusic.flows.prior.FlowPrior`. Padding
+never influences real steps: every recurrence runs forward in time, and the position
+embedding of a real step does not depend on the padded width.
 
 References:
     Ziegler & Rush (2019), Section 4 (Models 1-3) and Appendix A.
@@ -24,7 +27,6 @@ References:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
 import torch
@@ -32,23 +34,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lnfmusic.flows.hidden import HiddenFlow
-from lnfmusic.model.position import PositionEmbedding
-
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+from lnfmusic.nn.position import PositionEmbedding
 
 LSTMState = list[tuple[Tensor, Tensor]]
 FlowOutput = tuple[Tensor, Tensor]
-
-
-def length_mask(lengths: Tensor, T: int, device: torch.device | None = None) -> Tensor:
-    """``(B, T)`` bool, True on the real steps ``t < lengths[b]``."""
-    device = device if device is not None else lengths.device
-    return torch.arange(T, device=device)[None, :] < lengths.to(device)[:, None]
-
-
-def standard_normal_log_prob(eps: Tensor) -> Tensor:
-    """``log N(eps; 0, I)`` summed over the last dimension."""
-    return (-0.5 * eps * eps - _HALF_LOG_2PI).sum(-1)
 
 
 class TimeFlow(nn.Module):
@@ -145,56 +134,41 @@ class TimeFlow(nn.Module):
             ladjs.append(ladj_t)
         return torch.stack(ys, 1), torch.stack(ladjs, 1)
 
-    def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Density direction: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)``, ``log p(z)``
-        ``(B,)``."""
+    def forward(self, eps: Tensor, lengths: Tensor) -> FlowOutput:
+        """Sampling direction: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)``, ``ladj``
+        ``(B, T)``."""
         raise NotImplementedError
 
-    def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Sampling direction: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)``, ``log p(z)``
-        ``(B,)``."""
+    def inverse(self, z: Tensor, lengths: Tensor) -> FlowOutput:
+        """Density direction: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)``, ``ladj``
+        ``(B, T)``."""
         raise NotImplementedError
-
-    def log_prob(self, z: Tensor, lengths: Tensor) -> Tensor:
-        """``log p(z | T)`` ``(B,)`` summed over the real steps."""
-        return self.inverse(z, lengths)[1]
-
-    def _total(self, eps: Tensor, ladj_density: Tensor, lengths: Tensor) -> Tensor:
-        """``sum_t [log N(eps_t) + log |det deps_t/dz_t|]`` over the real steps, ``(B,)``."""
-        m = length_mask(lengths, eps.shape[1], eps.device)
-        per_step = standard_normal_log_prob(eps) + ladj_density
-        return torch.where(m, per_step, torch.zeros_like(per_step)).sum(1)
 
 
 class AFInTime(TimeFlow):
     """Autoregressive flow in time: ``c_t = LSTM(z_{<t})``. Density parallel, sampling
     serial in time."""
 
-    def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Parallel: ``z`` ``(B, T, H)`` -> ``eps`` ``(B, T, H)`` and ``log p(z)`` ``(B,)``."""
-        eps, ladj = self.flow.inverse(z, self._parallel_context(z, lengths))
-        return eps, self._total(eps, ladj, lengths)
+    def inverse(self, z: Tensor, lengths: Tensor) -> FlowOutput:
+        """Parallel: one LSTM pass over the shifted ``z``, one hidden-flow pass."""
+        return self.flow.inverse(z, self._parallel_context(z, lengths))
 
-    def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Serial in time: ``eps`` ``(B, T, H)`` -> ``z`` ``(B, T, H)`` and ``log p(z)``."""
-        z, ladj = self._serial(eps, lengths, self.flow.forward)
-        return z, self._total(eps, -ladj, lengths)
+    def forward(self, eps: Tensor, lengths: Tensor) -> FlowOutput:
+        """Serial in time: step t computes ``z_t`` and feeds it to the LSTM."""
+        return self._serial(eps, lengths, self.flow.forward)
 
 
 class IAFInTime(TimeFlow):
     """Inverse autoregressive flow in time: ``c_t = LSTM(eps_{<t})``. Sampling parallel,
     density serial in time."""
 
-    def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    def forward(self, eps: Tensor, lengths: Tensor) -> FlowOutput:
         """Parallel: one LSTM pass over the shifted noise, one hidden-flow pass."""
-        z, ladj = self.flow.forward(eps, self._parallel_context(eps, lengths))
-        return z, self._total(eps, -ladj, lengths)
+        return self.flow.forward(eps, self._parallel_context(eps, lengths))
 
-    def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        """Serial in time: step t recovers ``eps_t`` from ``z_t`` and feeds it to the LSTM.
-        Returns ``eps`` ``(B, T, H)`` and ``log p(z)`` ``(B,)``."""
-        eps, ladj = self._serial(z, lengths, self.flow.inverse)
-        return eps, self._total(eps, ladj, lengths)
+    def inverse(self, z: Tensor, lengths: Tensor) -> FlowOutput:
+        """Serial in time: step t recovers ``eps_t`` from ``z_t`` and feeds it to the LSTM."""
+        return self._serial(z, lengths, self.flow.inverse)
 
 
 class NoTime(TimeFlow):
@@ -213,13 +187,11 @@ class NoTime(TimeFlow):
             hidden_flow, latent_dim, hidden_size, num_layers, dropout, max_length, recurrent=False
         )
 
-    def inverse(self, z: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        eps, ladj = self.flow.inverse(z, self._parallel_context(z, lengths))
-        return eps, self._total(eps, ladj, lengths)
+    def inverse(self, z: Tensor, lengths: Tensor) -> FlowOutput:
+        return self.flow.inverse(z, self._parallel_context(z, lengths))
 
-    def sample(self, eps: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
-        z, ladj = self.flow.forward(eps, self._parallel_context(eps, lengths))
-        return z, self._total(eps, -ladj, lengths)
+    def forward(self, eps: Tensor, lengths: Tensor) -> FlowOutput:
+        return self.flow.forward(eps, self._parallel_context(eps, lengths))
 
 
 TIME_FLOWS: dict[str, type[TimeFlow]] = {"af": AFInTime, "iaf": IAFInTime, "none": NoTime}

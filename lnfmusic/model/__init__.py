@@ -1,1 +1,9 @@
-"""The models: the LNF VAE (inference network, emission, flow prior) and the LSTM baseline."""
+"""Model families behind one interface (:mod:`lnfmusic.model.base`), found by name in
+:mod:`lnfmusic.model.registry`: the LNF VAE (``lnf``) and the LSTM baseline (``lstm``)."""
+
+from lnfmusic.model.lnf.config import LNFConfig
+from lnfmusic.model.lstm.config import LSTMConfig
+from lnfmusic.model.registry import register
+
+register(LNFConfig, "lnfmusic.model.lnf.model:LNFModel")
+register(LSTMConfig, "lnfmusic.model.lstm.model:LSTMBaseline")

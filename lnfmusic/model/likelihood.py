@@ -1,10 +1,21 @@
-"""Per-step log-likelihoods of observations under emission logits."""
+"""Observations and logits: embedding the inputs, per-step log-likelihoods, drawing."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
+
+
+def embed_inputs(x: Tensor, weight: Tensor, kind: str) -> Tensor:
+    """Embed observations with ``weight`` ``(V, E)``.
+
+    Music: the sum of the active notes' embeddings, ``(B, T, 88) @ (88, E) -> (B, T, E)``;
+    text: a row lookup, ``(B, T)`` ids -> ``(B, T, E)``.
+    """
+    if kind == "music":
+        return x.to(weight.dtype) @ weight
+    return nn.functional.embedding(x, weight)
 
 
 def step_log_likelihood(logits: Tensor, x: Tensor, kind: str) -> Tensor:

@@ -1,9 +1,11 @@
-"""The training loop: ELBO with KL annealing, Adam, clipping, lr decay, checkpoints.
+"""The training loop: the annealed ELBO, Adam, clipping, lr decay on a plateau, checkpoints.
 
-Per batch: ``loss = mean_b -(recon_b - beta * kl_b) / (T_b + 1)`` with ``S`` posterior
-samples, ``beta`` the KL annealing weight interpolated per batch. Per epoch: the validation
-ELBO (nats per step, ``sum(-ELBO - log p(T)) / sum(T + 1)``), the plateau lr decay, a line in
-``metrics.jsonl`` and the checkpoints ``last.pt`` (always) and ``best.pt`` (on improvement).
+Per batch the model's own forward pass gives the loss (for LNF ``mean_b -(recon_b - beta
+kl_b) / (T_b + 1)`` with ``S`` posterior samples and ``beta`` the KL weight, interpolated
+per batch). Per epoch: the validation ELBO in nats per step (the paper-comparable
+normalisation of :mod:`lnfmusic.evaluate.results`), the plateau lr decay, a line in
+``metrics.jsonl`` and the checkpoints ``last.pt`` (always) and ``best.pt`` (on
+improvement).
 
 References:
     Ziegler & Rush (2019), Appendix D; SPEC section 4.
@@ -11,67 +13,234 @@ References:
 
 from __future__ import annotations
 
-import json
 import math
-import random
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
-from lnfmusic.config import RunConfig
+from lnfmusic.checkpoint import DatasetInfo, load_checkpoint
+from lnfmusic.config import RunConfig, TrainConfig
 from lnfmusic.data.batching import Batch, iterate_batches
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import make_folder, write_text_atomic
-from lnfmusic.model.build import build_model
-from lnfmusic.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from lnfmusic.train.schedule import PlateauSchedule, kl_weight
+from lnfmusic.evaluate.estimators import estimate_split
+from lnfmusic.progress import progress_bar
+from lnfmusic.train.run_files import METRICS, RunFiles, finite_or_none
+from lnfmusic.train.schedule import kl_weight
+from lnfmusic.train.state import TrainState
 
-METRICS = "metrics.jsonl"
-
-
-def split_lengths(dataset: SequenceDataset, split: str) -> list[int]:
-    return [len(s) for s in dataset.splits.get(split, [])]
+INFO_EVERY_S = 0.5  # how often the progress line reads the loss back from the device
 
 
-def output_dim(dataset: SequenceDataset) -> int:
-    """88 keys for music; the vocabulary size for text (``meta["vocab"]`` is a list of
-    symbols or a dict with ``"chars"``)."""
-    if dataset.kind == "music":
-        return int(dataset.meta.get("num_pitches", 88))
-    vocab = dataset.meta["vocab"]
-    return len(vocab["chars"] if isinstance(vocab, dict) else vocab)
+# ----------------------------------------------------------------------------------------
+# Configuration of a run (fresh or resumed)
 
 
-def length_prior_for(dataset: SequenceDataset) -> LengthPrior:
-    """p(T) from the train+valid lengths; music adds one count to every length up to
-    ``ceil(1.25 * longest)`` (as LNF did), text is the plain histogram."""
-    lengths = split_lengths(dataset, "train") + split_lengths(dataset, "valid")
-    if dataset.kind == "music":
-        return LengthPrior.from_lengths(lengths, smoothing=1.0, extend=1.25)
-    return LengthPrior.from_lengths(lengths, smoothing=0.0, extend=1.0)
+def _config_differences(given: dict, stored: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in given.items():
+        if isinstance(value, dict):
+            out += _config_differences(value, stored.get(key, {}), f"{prefix}{key}.")
+        elif key in stored and stored[key] != value:
+            out.append(f"{prefix}{key} (requested {value!r}, stored {stored[key]!r})")
+    return out
 
 
-def prepare_config(config: RunConfig, dataset: SequenceDataset, prior: LengthPrior) -> None:
-    """Fill in the data-dependent model fields (in place)."""
+def with_data(config: RunConfig, dataset: SequenceDataset, prior: LengthPrior) -> RunConfig:
+    """A copy of ``config`` with the data-dependent fields filled in from the dataset."""
+    config = config.copy()
     config.dataset = dataset.name
     config.model.data_kind = dataset.kind
-    config.model.output_dim = output_dim(dataset)
+    config.model.output_dim = dataset.output_dim
     config.model.max_length = prior.max_length
+    return config
+
+
+def _check_splits(dataset: SequenceDataset) -> None:
+    if not dataset.splits.get("train") or not dataset.splits.get("valid"):
+        raise LnfError("the dataset needs non-empty train and valid splits", dataset.source)
+
+
+def _training_splits(dataset: SequenceDataset, tc: TrainConfig) -> tuple[list, list]:
+    """The train and valid sequences, the first ``max_sequences`` of each if set."""
+    n = tc.max_sequences
+    return dataset.splits["train"][:n], dataset.splits["valid"][:n]
+
+
+def _resumed(
+    config: RunConfig, dataset: SequenceDataset, run: RunFiles, console: Console
+) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
+    """The stored configuration, p(T) and checkpoint of ``run``; differences from the
+    requested configuration are printed (the stored one wins)."""
+    if not run.last.exists():
+        raise LnfError("--resume: no last.pt to resume from", run.dir)
+    ckpt = load_checkpoint(run.last, "cpu")
+    stored = RunConfig.from_dict(ckpt["config"])
+    prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
+    given = with_data(config, dataset, prior)
+    ignored = [
+        d
+        for d in _config_differences(given.to_dict(), stored.to_dict())
+        if not d.startswith("train.epochs ")
+    ]
+    if ignored:
+        console.print(
+            f"[yellow]note: resuming with the stored configuration, which differs from "
+            f"the requested one in {'; '.join(ignored)}",
+            soft_wrap=True,
+        )
+    return stored, prior, ckpt
+
+
+# ----------------------------------------------------------------------------------------
+# One optimisation step, one epoch
+
+
+def all_finite(flag: Tensor) -> bool:
+    """Whether ``flag`` (a 0-dim bool tensor) holds on every process: one host-device
+    synchronisation, plus an all-reduce when several processes train together, so that all
+    of them skip the same steps."""
+    if dist.is_available() and dist.is_initialized():
+        flag = flag.to(torch.int32)
+        dist.all_reduce(flag, op=dist.ReduceOp.MIN)
+    return bool(flag)
+
+
+class NonFiniteGuard:
+    """The policy for non-finite losses or gradients: skip the batch (one warning per run),
+    and stop with an :class:`LnfError` after more than ``limit`` in a row."""
+
+    def __init__(self, limit: int, run: RunFiles, console: Console):
+        self.limit, self.run, self.console = limit, run, console
+        self.in_a_row = self.skipped = 0
+        self.warned = False
+
+    def ok(self) -> None:
+        self.in_a_row = 0
+
+    def skip(self, epoch: int, batch: int) -> None:
+        self.in_a_row += 1
+        self.skipped += 1
+        if not self.warned:
+            self.console.print(
+                f"[yellow]warning: non-finite loss or gradient at epoch {epoch + 1}, batch "
+                f"{batch + 1}: batch skipped (further skips are counted in {METRICS})",
+                soft_wrap=True,
+            )
+            self.warned = True
+        if self.in_a_row > self.limit:
+            last = (
+                f"the last good checkpoint is {self.run.last}"
+                if self.run.last.exists()
+                else "no checkpoint was written yet"
+            )
+            raise LnfError(
+                f"training stopped: {self.in_a_row} consecutive non-finite batches (limit "
+                f"max_nonfinite = {self.limit}) at epoch {epoch + 1}; {last}; try a lower --lr",
+                self.run.dir,
+            )
+
+
+def train_step(
+    state: TrainState, batch: Batch, beta: float, tc: TrainConfig
+) -> tuple[Tensor, Tensor | None]:
+    """One optimisation step on ``batch`` (already on the model's device). Returns the
+    detached ``loss`` and the per-batch sums ``[loss * B, sum recon, sum kl]`` (float64) to
+    report, or None for them when the step was not taken (a non-finite loss or gradient,
+    decided on every process alike; nothing changed)."""
+    state.optimizer.zero_grad(set_to_none=True)
+    out = state.model(batch, kl_weight=beta, num_samples=tc.elbo_samples)
+    out.loss.backward()
+    norm = nn.utils.clip_grad_norm_(state.model.parameters(), tc.clip)
+    loss = out.loss.detach()
+    if not all_finite(torch.isfinite(loss) & torch.isfinite(norm)):
+        state.optimizer.zero_grad(set_to_none=True)
+        return loss, None
+    state.optimizer.step()
+    state.step += 1
+    recon, kl = out.recon.detach(), out.kl.detach()
+    return loss, torch.stack([loss.double() * len(batch), recon.sum().double(), kl.sum().double()])
+
+
+@dataclass
+class EpochStats:
+    """Training numbers of one epoch (over the steps taken)."""
+
+    loss_sum: float  # sum over sequences of the per-sequence loss
+    recon_sum: float
+    kl_sum: float
+    steps: int  # sum of T + 1
+    sequences: int
+    skipped: int
+    kl_weight: float  # of the last batch
+    seconds: float
+
+    def record(self) -> dict[str, Any]:
+        seqs, steps = max(self.sequences, 1), max(self.steps, 1)
+        return {
+            "train_loss": finite_or_none(self.loss_sum / seqs),
+            "train_recon_per_step": finite_or_none(-self.recon_sum / steps),
+            "train_kl_per_step": finite_or_none(self.kl_sum / steps),
+            "kl_weight": self.kl_weight,
+        }
+
+
+def train_epoch(
+    state: TrainState,
+    seqs: list[np.ndarray],
+    epoch: int,
+    tc: TrainConfig,
+    device: str | torch.device,
+    guard: NonFiniteGuard,
+    bar: Progress,
+    task: TaskID,
+) -> EpochStats:
+    """One pass over ``seqs`` in length-bucketed batches shuffled from (seed, epoch) alone,
+    so a resumed run sees the same batches. Sums stay on the device until the end."""
+    n_batches = math.ceil(len(seqs) / tc.batch_size)
+    for group in state.optimizer.param_groups:
+        group["lr"] = state.schedule.lr
+    t0 = last_info = time.perf_counter()
+    sums = torch.zeros(3, dtype=torch.float64, device=device)
+    steps = sequences = skipped = 0
+    bar.reset(task, total=n_batches, info="")
+    beta = kl_weight(epoch, tc)
+    batches = iterate_batches(seqs, tc.batch_size, shuffle=True, seed=tc.seed * 1_000_003 + epoch)
+    for i, batch in enumerate(batches):
+        beta = kl_weight(epoch + i / n_batches, tc)
+        loss, batch_sums = train_step(state, batch.to(device), beta, tc)
+        if batch_sums is None:
+            skipped += 1
+            guard.skip(epoch, i)
+            bar.advance(task)
+            continue
+        guard.ok()
+        sums += batch_sums
+        steps += int((batch.lengths + 1).sum())  # CPU lengths: no synchronisation
+        sequences += len(batch)
+        now = time.perf_counter()
+        if bar.disable or (now - last_info < INFO_EVERY_S and i + 1 < n_batches):
+            bar.advance(task)
+            continue
+        last_info = now
+        rate = steps / (now - t0)
+        bar.update(
+            task,
+            advance=1,
+            info=f"loss {float(loss):.3f}  kl_w {beta:.3f}  {rate:,.0f} steps/s",
+        )
+    loss_sum, recon_sum, kl_sum = sums.tolist()
+    seconds = time.perf_counter() - t0
+    return EpochStats(loss_sum, recon_sum, kl_sum, steps, sequences, skipped, beta, seconds)
 
 
 @torch.no_grad()
@@ -85,80 +254,35 @@ def validate(
 ) -> dict[str, float]:
     """The ELBO of ``seqs`` in nats per step (paper-comparable normalisation
     ``sum(-ELBO - log p(T)) / sum(T + 1)``), and its reconstruction and KL parts per step
-    (``sum / sum(T + 1)``). Runs in eval mode; restores train mode."""
+    (``sum / sum(T + 1)``), from the evaluation estimator. Runs in eval mode and from the
+    current RNG state; restores train mode."""
     was_training = model.training
     model.eval()
-    nll = recon = kl = 0.0
-    steps = 0
-    for batch in iterate_batches(seqs, batch_size):
-        batch = batch.to(device)
-        terms = model.elbo_terms(batch, samples)
-        elbo = (terms["recon"] - terms["kl"]).double().cpu()
-        nll += float((-elbo - prior.log_prob(batch.lengths.cpu()).double()).sum())
-        recon += float(terms["recon"].sum())
-        kl += float(terms["kl"].sum())
-        steps += int((batch.lengths + 1).sum())
-    model.train(was_training)
-    steps = max(steps, 1)
+    try:
+        r = estimate_split(
+            model,
+            iterate_batches(seqs, batch_size),
+            prior,
+            "valid",
+            model.config.data_kind,
+            num_samples=None,
+            elbo_samples=samples,
+            device=device,
+        )
+    finally:
+        model.train(was_training)
     return {
-        "elbo_nats_per_step": nll / steps,
-        "recon_per_step": -recon / steps,
-        "kl_per_step": kl / steps,
+        "elbo_nats_per_step": r.paper_nats(r.neg_elbo_with_length),
+        "recon_per_step": r.paper_nats(r.neg_recon),
+        "kl_per_step": r.paper_nats(r.kl),
     }
 
 
-def batch_loss(model: nn.Module, batch: Batch, beta: float, samples: int) -> tuple[Tensor, dict]:
-    """The annealed objective ``mean_b -(recon_b - beta kl_b) / (T_b + 1)`` and the terms."""
-    terms = model.elbo_terms(batch, samples)
-    per_seq = -(terms["recon"] - beta * terms["kl"]) / (batch.lengths + 1).to(terms["recon"])
-    return per_seq.mean(), terms
+# ----------------------------------------------------------------------------------------
+# The whole run
 
 
-def _finite_or_none(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _progress(console: Console, enabled: bool) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-        disable=not enabled,
-        transient=False,
-    )
-
-
-def _config_differences(given: dict, stored: dict, prefix: str = "") -> list[str]:
-    out = []
-    for key, value in given.items():
-        if isinstance(value, dict):
-            out += _config_differences(value, stored.get(key, {}), f"{prefix}{key}.")
-        elif key in stored and stored[key] != value:
-            out.append(f"{prefix}{key} (requested {value!r}, stored {stored[key]!r})")
-    return out
-
-
-def _read_metrics_upto(path: Path, epoch: int) -> str:
-    """The lines of ``metrics.jsonl`` for epochs ``<= epoch`` (drops lines written after the
-    last checkpoint of an interrupted run)."""
-    if not path.exists():
-        return ""
-    keep = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line)["epoch"] <= epoch:
-                keep.append(line + "\n")
-        except (ValueError, KeyError, TypeError):
-            continue
-    return "".join(keep)
-
-
-def train(
+def fit(
     config: RunConfig,
     dataset: SequenceDataset,
     run_dir: str | Path,
@@ -190,209 +314,82 @@ def train(
         validation value).
     """
     console = console or Console(stderr=True, highlight=False)
-    run_dir = make_folder(run_dir)
-    last_path, best_path, metrics_path = run_dir / "last.pt", run_dir / "best.pt", run_dir / METRICS
+    _check_splits(dataset)
+    run = RunFiles(run_dir)
     ckpt = None
     if resume:
-        if not last_path.exists():
-            raise LnfError("--resume: no last.pt to resume from", run_dir)
-        ckpt = load_checkpoint(last_path, "cpu")
-        stored = RunConfig.from_dict(ckpt["config"])
-        prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
-        given = RunConfig.from_dict(config.to_dict())
-        prepare_config(given, dataset, prior)
-        ignored = [
-            d
-            for d in _config_differences(given.to_dict(), stored.to_dict())
-            if not d.startswith("train.epochs ")
-        ]
-        if ignored:
-            console.print(
-                f"[yellow]note: resuming with the stored configuration, which differs from "
-                f"the requested one in {'; '.join(ignored)}",
-                soft_wrap=True,
-            )
-        config = stored
+        config, prior, ckpt = _resumed(config, dataset, run, console)
     else:
-        prior = length_prior_for(dataset)
-        config = RunConfig.from_dict(config.to_dict())  # never mutate the caller's object
-        prepare_config(config, dataset, prior)
+        prior = LengthPrior.for_data(dataset.kind, dataset.lengths("train") + dataset.lengths("valid"))
+        config = with_data(config, dataset, prior)
     if epochs is not None:
         config.train.epochs = int(epochs)
+    config.validate()
     tc = config.train
+    train_seqs, valid_seqs = _training_splits(dataset, tc)
 
-    torch.manual_seed(tc.seed)
-    np.random.seed(tc.seed % 2**32)
-    random.seed(tc.seed)
-    model = build_model(config.model).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
-    schedule = PlateauSchedule(lr=tc.lr)
-    start_epoch, step, seconds_before = 0, 0, 0.0
+    state = TrainState.create(config, device)
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        schedule = PlateauSchedule(**ckpt.get("scheduler", ckpt.get("schedule")))
-        start_epoch, step = int(ckpt["epoch"]), int(ckpt["step"])
-        seconds_before = float(ckpt.get("seconds", 0.0))
-        set_rng_state(ckpt["rng"])
-        write_text_atomic(metrics_path, _read_metrics_upto(metrics_path, start_epoch))
+        state.load(ckpt)
+        run.keep_metrics_upto(state.epoch)
     else:
-        if last_path.exists():
-            console.print(
-                f"[yellow]note: starting a fresh run in {run_dir}; its old "
-                f"checkpoints and metrics are replaced (use --resume to continue)",
-                soft_wrap=True,
-            )
-        best_path.unlink(missing_ok=True)
-        write_text_atomic(metrics_path, "")
-    write_text_atomic(run_dir / "config.json", json.dumps(config.to_dict(), indent=2) + "\n")
-
-    dataset_info = {
-        "name": dataset.name,
-        "kind": dataset.kind,
-        "meta": dataset.meta,
-        "length_prior": prior.to_dict(),
-    }
-    train_seqs, valid_seqs = dataset.splits["train"], dataset.splits["valid"]
-    if tc.max_sequences is not None:
-        train_seqs, valid_seqs = train_seqs[: tc.max_sequences], valid_seqs[: tc.max_sequences]
-    if not train_seqs or not valid_seqs:
-        raise LnfError("the dataset needs non-empty train and valid splits", dataset.source)
-    n_batches = math.ceil(len(train_seqs) / tc.batch_size)
-    consecutive_bad, skipped, warned = 0, 0, False
+        run.start_fresh(console)
+    run.write_config(config)
+    info = DatasetInfo.of(dataset, prior)
+    guard = NonFiniteGuard(tc.max_nonfinite, run, console)
     t_start = time.perf_counter()
-    model.train()
-    epochs_run = start_epoch
-    with _progress(console, progress) as bar:
-        epoch_task = bar.add_task("epochs", total=tc.epochs, completed=start_epoch, info="")
-        batch_task = bar.add_task("batches", total=n_batches, info="")
-        for epoch in range(start_epoch, tc.epochs):
-            if schedule.should_stop(tc):  # checked first, so a resumed stopped run stays stopped
+    state.model.train()
+    epochs_run = state.epoch
+    with progress_bar(console, progress, info=True, eta=True) as bar:
+        epoch_task = bar.add_task("epochs", total=tc.epochs, completed=state.epoch, info="")
+        batch_task = bar.add_task("batches", total=1, info="")
+        for epoch in range(state.epoch, tc.epochs):
+            if state.schedule.should_stop(tc):  # first, so a resumed stopped run stays stopped
                 console.print(
                     f"early stop after epoch {epoch}: no new best validation ELBO for "
-                    f"{schedule.since_best} epochs (early_stop = {tc.early_stop})",
+                    f"{state.schedule.since_best} epochs (early_stop = {tc.early_stop})",
                     soft_wrap=True,
                 )
                 break
-            for group in optimizer.param_groups:
-                group["lr"] = schedule.lr
-            t0 = time.perf_counter()
-            totals = {"loss": 0.0, "recon": 0.0, "kl": 0.0, "steps": 0, "seqs": 0}
-            skipped_epoch = 0
-            bar.reset(batch_task, total=n_batches, info="")
-            # Shuffling from seed and epoch alone, so a resumed run sees the same batches.
-            batches = iterate_batches(
-                train_seqs, tc.batch_size, shuffle=True, seed=tc.seed * 1_000_003 + epoch
-            )
-            beta = kl_weight(epoch, tc)
-            for i, batch in enumerate(batches):
-                batch = batch.to(device)
-                beta = kl_weight(epoch + i / n_batches, tc)
-                optimizer.zero_grad(set_to_none=True)
-                loss, terms = batch_loss(model, batch, beta, tc.elbo_samples)
-                ok = bool(torch.isfinite(loss))
-                if ok:
-                    loss.backward()
-                    norm = nn.utils.clip_grad_norm_(model.parameters(), tc.clip)
-                    ok = bool(torch.isfinite(norm))
-                if not ok:
-                    optimizer.zero_grad(set_to_none=True)
-                    consecutive_bad += 1
-                    skipped += 1
-                    skipped_epoch += 1
-                    if not warned:
-                        console.print(
-                            f"[yellow]warning: non-finite loss or gradient at epoch "
-                            f"{epoch + 1}, batch {i + 1}: batch skipped (further "
-                            f"skips are counted in {METRICS})",
-                            soft_wrap=True,
-                        )
-                        warned = True
-                    if consecutive_bad > tc.max_nonfinite:
-                        last = (
-                            f"the last good checkpoint is {last_path}"
-                            if last_path.exists()
-                            else "no checkpoint was written yet"
-                        )
-                        raise LnfError(
-                            f"training stopped: {consecutive_bad} consecutive non-finite "
-                            f"batches (limit max_nonfinite = {tc.max_nonfinite}) at epoch "
-                            f"{epoch + 1}; {last}; try a lower --lr",
-                            run_dir,
-                        )
-                    bar.advance(batch_task)
-                    continue
-                consecutive_bad = 0
-                optimizer.step()
-                step += 1
-                totals["loss"] += float(loss.detach()) * len(batch)
-                totals["recon"] += float(terms["recon"].detach().sum())
-                totals["kl"] += float(terms["kl"].detach().sum())
-                totals["steps"] += int((batch.lengths + 1).sum())
-                totals["seqs"] += len(batch)
-                rate = totals["steps"] / (time.perf_counter() - t0)
-                bar.update(
-                    batch_task,
-                    advance=1,
-                    info=f"loss {float(loss.detach()):.3f}  kl_w {beta:.3f}  {rate:,.0f} steps/s",
-                )
-            train_time = time.perf_counter() - t0
-            valid = validate(model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device)
+            stats = train_epoch(state, train_seqs, epoch, tc, device, guard, bar, batch_task)
+            valid = validate(state.model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device)
             annealed = epoch + 1 >= tc.kl_zero_epochs + tc.kl_ramp_epochs
-            lr = optimizer.param_groups[0]["lr"]
-            improved = schedule.step(valid["elbo_nats_per_step"], annealed, tc)
-            elapsed = seconds_before + time.perf_counter() - t_start
-            seqs, steps = max(totals["seqs"], 1), max(totals["steps"], 1)
+            lr = state.optimizer.param_groups[0]["lr"]
+            improved = state.schedule.step(valid["elbo_nats_per_step"], annealed, tc)
+            state.epoch = epochs_run = epoch + 1
+            elapsed = state.seconds + time.perf_counter() - t_start
             record = {
                 "epoch": epoch + 1,
-                "step": step,
-                "train_loss": _finite_or_none(totals["loss"] / seqs),
-                "train_recon_per_step": _finite_or_none(-totals["recon"] / steps),
-                "train_kl_per_step": _finite_or_none(totals["kl"] / steps),
-                "kl_weight": beta,
+                "step": state.step,
+                **stats.record(),
                 "lr": lr,
-                "valid_elbo_nats_per_step": _finite_or_none(valid["elbo_nats_per_step"]),
-                "valid_recon_per_step": _finite_or_none(valid["recon_per_step"]),
-                "valid_kl_per_step": _finite_or_none(valid["kl_per_step"]),
+                "valid_elbo_nats_per_step": finite_or_none(valid["elbo_nats_per_step"]),
+                "valid_recon_per_step": finite_or_none(valid["recon_per_step"]),
+                "valid_kl_per_step": finite_or_none(valid["kl_per_step"]),
                 "best": improved,
-                "skipped_batches": skipped_epoch,
-                "steps_per_s": totals["steps"] / train_time,
-                "epoch_seconds": train_time,
+                "skipped_batches": stats.skipped,
+                "steps_per_s": stats.steps / stats.seconds,
+                "epoch_seconds": stats.seconds,
                 "wall_seconds": elapsed,
             }
-            with open(metrics_path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(record) + "\n")
-            state = {
-                "config": config.to_dict(),
-                "dataset": dataset_info,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "scheduler": schedule.state_dict(),
-                "epoch": epoch + 1,
-                "step": step,
-                "best_valid": schedule.best,
-                "seconds": elapsed,
-                "rng": rng_state(),
-            }
-            if improved:
-                save_checkpoint(best_path, state)
-            save_checkpoint(last_path, state)
-            line = (
-                f"epoch {epoch + 1}/{tc.epochs} loss {record['train_loss'] or math.nan:.3f} "
-                f"valid {valid['elbo_nats_per_step']:.3f} (best {schedule.best:.3f}) "
-                f"kl_w {beta:.2f} lr {lr:.1e} {record['steps_per_s']:,.0f} steps/s "
-                f"{train_time:.0f}s"
-            )
+            run.append_metrics(record)
+            run.save(state.checkpoint(config, info, elapsed), improved)
             if progress:
-                bar.console.print(line + (" *" if improved else ""), soft_wrap=True)
-            bar.update(epoch_task, advance=1, info=f"best {schedule.best:.3f}")
-            epochs_run = epoch + 1
+                bar.console.print(
+                    f"epoch {epoch + 1}/{tc.epochs} loss {record['train_loss'] or math.nan:.3f} "
+                    f"valid {valid['elbo_nats_per_step']:.3f} (best {state.schedule.best:.3f}) "
+                    f"kl_w {stats.kl_weight:.2f} lr {lr:.1e} {record['steps_per_s']:,.0f} "
+                    f"steps/s {stats.seconds:.0f}s" + (" *" if improved else ""),
+                    soft_wrap=True,
+                )
+            bar.update(epoch_task, advance=1, info=f"best {state.schedule.best:.3f}")
+    best = state.schedule.best
     return {
-        "best_valid_elbo_nats_per_step": schedule.best if math.isfinite(schedule.best) else None,
+        "best_valid_elbo_nats_per_step": best if math.isfinite(best) else None,
         "epochs": epochs_run,
-        "steps": step,
-        "best": str(best_path) if best_path.exists() else None,
-        "last": str(last_path),
-        "skipped_batches": skipped,
-        "seconds": seconds_before + time.perf_counter() - t_start,
+        "steps": state.step,
+        "best": str(run.best) if run.best.exists() else None,
+        "last": str(run.last),
+        "skipped_batches": guard.skipped,
+        "seconds": state.seconds + time.perf_counter() - t_start,
     }

@@ -54,7 +54,7 @@ def write_text_lines(path: Path, seed: int = 0) -> Path:
 
 def train_tiny(spec: str, model: str, run_dir: Path, data_dir: Path | None = None) -> Path:
     """Train ``model`` (tiny preset, one epoch) on dataset ``spec``; returns ``last.pt``."""
-    from lnfmusic.train.loop import train
+    from lnfmusic.train.loop import fit
 
     data = load_dataset(spec, data_dir)
     data.splits["train"], data.splits["valid"] = data.splits["train"][:24], data.splits["valid"][:8]

@@ -9,7 +9,7 @@ import torch
 from click.testing import CliRunner
 
 from lnfmusic.cli.main import cli
-from lnfmusic.train.checkpoint import load_model
+from lnfmusic.checkpoint import load_model
 
 
 @pytest.fixture(autouse=True)

@@ -6,10 +6,11 @@ import pytest
 import torch
 
 from lnfmusic.data.batching import make_batch
-from lnfmusic.model.build import build_model, count_parameters
+from lnfmusic.model.base import count_parameters
+from lnfmusic.model.registry import build_model
 from lnfmusic.model.likelihood import step_log_likelihood
-from lnfmusic.model.lnf import LNFModel
-from lnfmusic.model.lstm import LSTMBaseline
+from lnfmusic.model.lnf.model import LNFModel
+from lnfmusic.model.lstm.model import LSTMBaseline
 from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
 
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only", "lstm"]
@@ -116,7 +117,7 @@ def test_lstm_exact_log_prob_is_the_stepwise_product(kind: str) -> None:
     ref = m.log_prob(batch)
     B, T = batch.x.shape[:2]
     pos = m.position(batch.lengths, T)
-    from lnfmusic.model.encoder import embed_inputs
+    from lnfmusic.model.likelihood import embed_inputs
 
     inp = m.start.expand(B, 1, -1) + pos[:, :1]
     state = None

@@ -10,8 +10,8 @@ import torch
 
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.data.length_prior import LengthPrior
-from lnfmusic.train.checkpoint import load_model
-from lnfmusic.train.loop import length_prior_for, train, validate
+from lnfmusic.checkpoint import load_model
+from lnfmusic.train.loop import fit, validate
 from lnfmusic.train.schedule import kl_weight
 from tests.train.helpers import single_thread, synthetic_music, synthetic_text, tiny_run  # noqa: F401
 
@@ -40,7 +40,7 @@ def test_synthetic_music_run_learns_and_writes_everything(tmp_path: Path) -> Non
     data = synthetic_music()
     config = tiny_run(epochs=6)
     config.train.lr = 3e-3
-    summary = train(config, data, tmp_path, progress=False)
+    summary = fit(config, data, tmp_path, progress=False)
     rows = read_metrics(tmp_path)
     assert [r["epoch"] for r in rows] == list(range(1, 7))
     assert KEYS <= set(rows[0])
@@ -64,13 +64,13 @@ def test_synthetic_music_run_learns_and_writes_everything(tmp_path: Path) -> Non
 def test_the_callers_config_is_not_modified(tmp_path: Path) -> None:
     config = tiny_run(epochs=1)
     before = config.to_dict()
-    train(config, synthetic_text(), tmp_path, progress=False)
+    fit(config, synthetic_text(), tmp_path, progress=False)
     assert config.to_dict() == before
 
 
 def test_text_run_and_validation_normalisation(tmp_path: Path) -> None:
     data = synthetic_text()
-    summary = train(tiny_run("iaf-scf", "text", epochs=1), data, tmp_path, progress=False)
+    summary = fit(tiny_run("iaf-scf", "text", epochs=1), data, tmp_path, progress=False)
     model, ckpt = load_model(summary["last"])
     assert ckpt["dataset"]["meta"]["vocab"] == ["_", "a", "b", "c"]
     assert model.config.output_dim == 4
@@ -94,7 +94,7 @@ def test_real_jsb_tiny_run(tmp_path: Path, data_dir: Path) -> None:
     config = tiny_run(epochs=3)
     config.train.max_sequences = 16
     config.train.lr = 3e-3
-    train(config, data, tmp_path, progress=False)
+    fit(config, data, tmp_path, progress=False)
     rows = read_metrics(tmp_path)
     assert rows[-1]["train_loss"] < rows[0]["train_loss"]
     assert all(r["valid_elbo_nats_per_step"] is not None for r in rows)
@@ -119,13 +119,13 @@ def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> N
         return model
 
     monkeypatch.setattr(loop, "build_model", build)
-    summary = train(tiny_run(epochs=1), synthetic_music(), tmp_path, progress=False)
+    summary = fit(tiny_run(epochs=1), synthetic_music(), tmp_path, progress=False)
     assert summary["skipped_batches"] == 1 and summary["steps"] == 2
     assert all(torch.isfinite(p).all() for p in built[0].parameters())
 
 
 def test_nan_validation_never_crashes_and_writes_no_best(tmp_path: Path, monkeypatch) -> None:
-    from lnfmusic.model.lnf import LNFModel
+    from lnfmusic.model.lnf.model import LNFModel
 
     original = LNFModel.elbo_terms
 
@@ -137,7 +137,7 @@ def test_nan_validation_never_crashes_and_writes_no_best(tmp_path: Path, monkeyp
     config = tiny_run(epochs=3)
     config.train.kl_zero_epochs = config.train.kl_ramp_epochs = 0
     config.train.patience = 1
-    summary = train(config, synthetic_music(), tmp_path, progress=False)
+    summary = fit(config, synthetic_music(), tmp_path, progress=False)
     rows = read_metrics(tmp_path)
     assert [r["valid_elbo_nats_per_step"] for r in rows] == [None, None, None]
     assert summary["best"] is None and summary["best_valid_elbo_nats_per_step"] is None
@@ -155,9 +155,9 @@ def test_early_stop_ends_the_run_and_a_resume_stays_stopped(
     config = tiny_run(epochs=10)
     config.train.kl_zero_epochs = config.train.kl_ramp_epochs = 0
     config.train.early_stop = 2
-    summary = train(config, synthetic_music(), tmp_path, progress=False)
+    summary = fit(config, synthetic_music(), tmp_path, progress=False)
     rows = read_metrics(tmp_path)
     assert [r["best"] for r in rows] == [True, False, False]  # best, then 2 without one
     assert summary["epochs"] == 3 and (tmp_path / "best.pt").exists()
-    again = train(config, synthetic_music(), tmp_path, progress=False, resume=True)
+    again = fit(config, synthetic_music(), tmp_path, progress=False, resume=True)
     assert again["epochs"] == 3 and len(read_metrics(tmp_path)) == 3

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from lnfmusic.errors import LnfError
-from lnfmusic.model.lnf import LNFModel
-from lnfmusic.train.loop import train
+from lnfmusic.model.lnf.model import LNFModel
+from lnfmusic.train.loop import fit
 from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
 
 
@@ -33,7 +33,7 @@ def _poison(monkeypatch: pytest.MonkeyPatch, bad) -> list[int]:
 
 def test_a_single_nan_batch_is_skipped(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _poison(monkeypatch, lambda i: i == 1)
-    summary = train(tiny_run(epochs=2), synthetic_music(24, 8), tmp_path, progress=False)
+    summary = fit(tiny_run(epochs=2), synthetic_music(24, 8), tmp_path, progress=False)
     records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(calls) == 6  # 3 batches per epoch, all attempted
     assert [r["skipped_batches"] for r in records] == [1, 0]
@@ -52,7 +52,7 @@ def test_persistent_nan_stops_and_keeps_the_last_checkpoint(
     config.train.max_nonfinite = 2
     run_dir = tmp_path / "run"
     with pytest.raises(LnfError) as info:
-        train(config, synthetic_music(24, 8), run_dir, progress=False)
+        fit(config, synthetic_music(24, 8), run_dir, progress=False)
     message = str(info.value)
     assert "\n" not in message
     assert str(run_dir) in message and "non-finite" in message and "last.pt" in message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from lnfmusic.train.loop import train
+from lnfmusic.train.loop import fit
 from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
 
 
@@ -17,12 +17,12 @@ def test_resume_gives_identical_parameters(tmp_path, model: str) -> None:
     config.model.dropout = 0.2
     config.model.prior_dropout = 0.2
     config.model.num_layers = 2
-    train(config, data, tmp_path / "straight", progress=False)
+    fit(config, data, tmp_path / "straight", progress=False)
     one = tiny_run(model, epochs=1)
     one.model.dropout = one.model.prior_dropout = 0.2
     one.model.num_layers = 2
-    train(one, data, tmp_path / "resumed", progress=False)
-    train(one, data, tmp_path / "resumed", resume=True, epochs=2, progress=False)
+    fit(one, data, tmp_path / "resumed", progress=False)
+    fit(one, data, tmp_path / "resumed", resume=True, epochs=2, progress=False)
     a = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)
     b = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)
     assert a["epoch"] == b["epoch"] == 2 and a["step"] == b["step"]

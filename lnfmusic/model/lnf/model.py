@@ -13,26 +13,42 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.config import ModelConfig
 from lnfmusic.data.batching import Batch
 from lnfmusic.flows.prior import build_prior
-from lnfmusic.model.emission import Emission
-from lnfmusic.model.encoder import Encoder
+from lnfmusic.model.base import ModelOutput, SequenceModel
 from lnfmusic.model.likelihood import draw, step_log_likelihood
+from lnfmusic.model.lnf.config import LNFConfig
+from lnfmusic.model.lnf.emission import Emission
+from lnfmusic.model.lnf.encoder import Encoder
 
 
-class LNFModel(nn.Module):
-    """A latent normalizing flow model of discrete sequences (the ``SequenceModel`` contract
-    of docs/architecture.md). The input embedding ``(output_dim, embed_dim)`` is one
-    parameter shared by the encoder's input and the emission's output layer."""
+class LNFModel(SequenceModel):
+    """A latent normalizing flow model of discrete sequences. The input embedding
+    ``(output_dim, embed_dim)`` is one parameter shared by the encoder's input and the
+    emission's output layer. Its likelihood is bounded (ELBO) or estimated (importance
+    sampling), not exact."""
 
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.config = cfg
+    exact = False
+    config: LNFConfig
+
+    def __init__(self, cfg: LNFConfig):
+        super().__init__(cfg)
         self.embedding = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim) * 0.1)
         self.encoder = Encoder(cfg, self.embedding)
         self.emission = Emission(cfg, self.embedding)
-        self.prior = build_prior(cfg)
+        self.prior = build_prior(
+            cfg.prior,
+            latent_dim=cfg.latent_dim,
+            hidden_size=cfg.hidden_size,
+            num_layers=cfg.num_layers,
+            flow_layers=cfg.flow_layers,
+            flow_hidden=cfg.flow_hidden,
+            transform=cfg.transform,
+            hidden_flow=cfg.resolved_hidden_flow(),
+            nlsq_alpha=cfg.nlsq_alpha,
+            dropout=cfg.prior_dropout,
+            max_length=cfg.max_length,
+        )
 
     def sample_terms(
         self, batch: Batch, num_samples: int, noise: Tensor | None = None
@@ -50,11 +66,14 @@ class LNFModel(nn.Module):
         log_p = self.prior.log_prob(z, lengths)
         return recon.view(S, B), log_p.view(S, B), log_q.view(S, B)
 
-    def elbo_terms(self, batch: Batch, num_samples: int = 1) -> dict[str, Tensor]:
-        """Per-sequence ``recon`` = E_q log p(x|z) and ``kl`` = E_q[log q - log p(z)], each
-        ``(B,)``, summed over the real steps and averaged over ``num_samples`` draws."""
+    def forward(
+        self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1
+    ) -> ModelOutput:
+        """The annealed ELBO with ``num_samples`` draws from q: per sequence ``recon`` =
+        E_q log p(x|z) and ``kl`` = E_q[log q - log p(z)], each ``(B,)``, summed over the
+        real steps and averaged over the draws."""
         recon, log_p, log_q = self.sample_terms(batch, num_samples)
-        return {"recon": recon.mean(0), "kl": (log_q - log_p).mean(0)}
+        return ModelOutput.from_terms(recon.mean(0), (log_q - log_p).mean(0), batch.lengths, kl_weight)
 
     def log_weights(self, batch: Batch, num_samples: int) -> Tensor:
         """Importance weights ``log p(x|z_s) + log p(z_s) - log q(z_s|x)``, ``(S, B)``."""

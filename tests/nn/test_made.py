@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
-from lnfmusic.flows.made import MADE
+from lnfmusic.nn.made import MADE
 
 
 def _randomise(made: MADE) -> MADE:

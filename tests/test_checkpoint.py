@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from lnfmusic.errors import LnfError
-from lnfmusic.train.checkpoint import load_checkpoint, load_model, save_checkpoint
-from lnfmusic.train.loop import train
+from lnfmusic.checkpoint import load_checkpoint, load_model, save_checkpoint
+from lnfmusic.train.loop import fit
 from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
 
 
@@ -30,7 +30,7 @@ def test_round_trip(tmp_path) -> None:
 
 
 def test_load_model_rebuilds_the_trained_model(tmp_path) -> None:
-    train(tiny_run(epochs=1), synthetic_music(8, 4), tmp_path, progress=False)
+    fit(tiny_run(epochs=1), synthetic_music(8, 4), tmp_path, progress=False)
     model, ckpt = load_model(tmp_path / "last.pt")
     assert not model.training
     for k, v in model.state_dict().items():
@@ -78,7 +78,7 @@ def test_missing_file_and_mismatched_weights(tmp_path) -> None:
     with pytest.raises(LnfError) as e:
         load_checkpoint(tmp_path / "nope.pt")
     _one_line(e, tmp_path / "nope.pt")
-    train(tiny_run(epochs=1), synthetic_music(8, 4), tmp_path / "run", progress=False)
+    fit(tiny_run(epochs=1), synthetic_music(8, 4), tmp_path / "run", progress=False)
     ckpt = torch.load(tmp_path / "run" / "last.pt", weights_only=True)
     ckpt["model"] = {k: v for i, (k, v) in enumerate(ckpt["model"].items()) if i > 0}
     path = tmp_path / "broken.pt"

@@ -6,40 +6,16 @@ References:
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lnfmusic.config import ModelConfig
-from lnfmusic.model.position import PositionEmbedding
+from lnfmusic.model.likelihood import embed_inputs
+from lnfmusic.model.lnf.config import LNFConfig
+from lnfmusic.nn.gaussian import HALF_LOG_2PI
+from lnfmusic.nn.position import PositionEmbedding
+from lnfmusic.nn.sequence import run_bilstm
 
-_HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 LOG_STD_MIN, LOG_STD_MAX = -9.0, 4.0  # keeps exp(log_std) and log q finite early in training
-
-
-def embed_inputs(x: Tensor, weight: Tensor, kind: str) -> Tensor:
-    """Embed observations with ``weight`` ``(V, E)``.
-
-    Music: the sum of the active notes' embeddings, ``(B, T, 88) @ (88, E) -> (B, T, E)``;
-    text: a row lookup, ``(B, T)`` ids -> ``(B, T, E)``.
-    """
-    if kind == "music":
-        return x.to(weight.dtype) @ weight
-    return nn.functional.embedding(x, weight)
-
-
-def run_bilstm(lstm: nn.LSTM, inputs: Tensor, lengths: Tensor) -> Tensor:
-    """A (bi)LSTM over padded ``(B, T, D)`` inputs -> ``(B, T, dirs * hidden)``.
-
-    Packed, so the backward direction starts at each sequence's own last step; outputs on
-    padded steps are zero. ``lengths`` ``(B,)`` may be in any order and on any device.
-    """
-    packed = pack_padded_sequence(inputs, lengths.cpu(), batch_first=True, enforce_sorted=False)
-    out, _ = lstm(packed)
-    out, _ = pad_packed_sequence(out, batch_first=True, total_length=inputs.shape[1])
-    return out
 
 
 class Encoder(nn.Module):
@@ -52,7 +28,7 @@ class Encoder(nn.Module):
             emission's output layer.
     """
 
-    def __init__(self, cfg: ModelConfig, embedding: nn.Parameter):
+    def __init__(self, cfg: LNFConfig, embedding: nn.Parameter):
         super().__init__()
         self.kind = cfg.data_kind
         self.embedding = embedding
@@ -100,5 +76,5 @@ class Encoder(nn.Module):
             eps = noise.to(mean)
         m = mask.to(mean.dtype)[None, :, :, None]
         z = (mean + log_std.exp() * eps) * m
-        log_q = ((-0.5 * eps * eps - log_std - _HALF_LOG_2PI) * m).sum((2, 3))
+        log_q = ((-0.5 * eps * eps - log_std - HALF_LOG_2PI) * m).sum((2, 3))
         return z.flatten(0, 1), log_q.flatten(0, 1)

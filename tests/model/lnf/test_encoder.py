@@ -6,7 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from lnfmusic.model.encoder import Encoder, embed_inputs
+from lnfmusic.model.likelihood import embed_inputs
+from lnfmusic.model.lnf.encoder import Encoder
 from tests.model.helpers import random_batch, single_thread, tiny_config  # noqa: F401
 
 

@@ -10,20 +10,22 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.config import ModelConfig
 from lnfmusic.data.batching import Batch
-from lnfmusic.model.encoder import embed_inputs
-from lnfmusic.model.likelihood import draw, step_log_likelihood
-from lnfmusic.model.position import PositionEmbedding
+from lnfmusic.model.base import ModelOutput, SequenceModel
+from lnfmusic.model.likelihood import draw, embed_inputs, step_log_likelihood
+from lnfmusic.model.lstm.config import LSTMConfig
+from lnfmusic.nn.position import PositionEmbedding
 
 
-class LSTMBaseline(nn.Module):
-    """A (2-layer) LSTM language model; input embedding tied with the output weights
-    (the ``SequenceModel`` contract of docs/architecture.md, with ``kl = 0``)."""
+class LSTMBaseline(SequenceModel):
+    """A (2-layer) LSTM language model; input embedding tied with the output weights.
+    Its likelihood is exact (``kl = 0``, one importance weight)."""
 
-    def __init__(self, cfg: ModelConfig):
-        super().__init__()
-        self.config = cfg
+    exact = True
+    config: LSTMConfig
+
+    def __init__(self, cfg: LSTMConfig):
+        super().__init__(cfg)
         self.kind = cfg.data_kind
         self.embedding = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim) * 0.1)
         self.start = nn.Parameter(torch.zeros(cfg.embed_dim))
@@ -54,10 +56,13 @@ class LSTMBaseline(nn.Module):
         ll = step_log_likelihood(self._logits(out), batch.x, self.kind)
         return (ll * batch.mask.to(ll.dtype)).sum(1)
 
-    def elbo_terms(self, batch: Batch, num_samples: int = 1) -> dict[str, Tensor]:
-        """``recon`` = exact ``log p(x | T)``, ``kl`` = 0, each ``(B,)``."""
+    def forward(
+        self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1
+    ) -> ModelOutput:
+        """``recon`` = exact ``log p(x | T)``, ``kl`` = 0, each ``(B,)``; the weight and the
+        number of samples do not matter."""
         recon = self.log_prob(batch)
-        return {"recon": recon, "kl": torch.zeros_like(recon)}
+        return ModelOutput.from_terms(recon, torch.zeros_like(recon), batch.lengths, kl_weight)
 
     def log_weights(self, batch: Batch, num_samples: int = 1) -> Tensor:
         """Exact: ``(1, B)`` whatever ``num_samples``."""

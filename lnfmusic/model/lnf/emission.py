@@ -17,18 +17,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.config import ModelConfig
-from lnfmusic.model.position import PositionEmbedding
-
-
-def reverse_padded(x: Tensor, lengths: Tensor) -> Tensor:
-    """Reverse each sequence of ``x`` ``(B, T, D)`` within its own length (padding stays at
-    the end); its own inverse."""
-    T = x.shape[1]
-    t = torch.arange(T, device=x.device)[None, :]
-    lengths = lengths.to(x.device)[:, None]
-    idx = torch.where(t < lengths, lengths - 1 - t, t)
-    return x.gather(1, idx[..., None].expand_as(x))
+from lnfmusic.model.lnf.config import LNFConfig
+from lnfmusic.nn.position import PositionEmbedding
+from lnfmusic.nn.sequence import reverse_padded
 
 
 class Emission(nn.Module):
@@ -41,7 +32,7 @@ class Emission(nn.Module):
     stacks run over real steps first).
     """
 
-    def __init__(self, cfg: ModelConfig, embedding: nn.Parameter):
+    def __init__(self, cfg: LNFConfig, embedding: nn.Parameter):
         super().__init__()
         self.embedding = embedding  # (output_dim, embed_dim), tied with the encoder's input
         self.inp = nn.Linear(cfg.latent_dim, cfg.embed_dim)

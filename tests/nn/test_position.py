@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from lnfmusic.model.position import PositionEmbedding
+from lnfmusic.nn.position import PositionEmbedding
 
 
 def test_equals_two_one_hots_through_a_linear_layer() -> None:

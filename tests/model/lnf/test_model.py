@@ -6,9 +6,10 @@ import pytest
 import torch
 
 from lnfmusic.data.batching import make_batch
-from lnfmusic.model.build import build_model, count_parameters
-from lnfmusic.model.lnf import LNFModel
-from lnfmusic.model.lstm import LSTMBaseline
+from lnfmusic.model.base import count_parameters
+from lnfmusic.model.registry import build_model
+from lnfmusic.model.lnf.model import LNFModel
+from lnfmusic.model.lstm.model import LSTMBaseline
 from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
 
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from lnfmusic.data.batching import make_batch
-from lnfmusic.model.encoder import embed_inputs
+from lnfmusic.model.likelihood import embed_inputs
 from lnfmusic.model.likelihood import step_log_likelihood
-from lnfmusic.model.lstm import LSTMBaseline
+from lnfmusic.model.lstm.model import LSTMBaseline
 from tests.model.helpers import random_batch, single_thread, tiny_config  # noqa: F401
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lnfmusic.model.emission import Emission
+from lnfmusic.model.lnf.emission import Emission
 from tests.model.helpers import single_thread, tiny_config  # noqa: F401
 
 

@@ -1,0 +1,183 @@
+"""Checkpoints: one dict of plain types and tensors, written atomically; and the typed
+bundle (model, config, dataset record, p(T)) that evaluation and sampling load.
+
+Loadable with ``torch.load(path, weights_only=True)`` (only tensors, dicts, lists, str,
+int, float, bool and None inside). Layout (format version 2)::
+
+    {"format": "lnfmusic-checkpoint", "format_version": 2, "version": package version,
+     "config": RunConfig dict (model dict tagged with its "family"),
+     "dataset": {"name", "kind", "meta", "length_prior"}, "model": state_dict,
+     "optimizer": state_dict, "scheduler": PlateauSchedule dict, "epoch": epochs done,
+     "step": optimizer steps, "best_valid": best validation nats/step,
+     "seconds": cumulative training wall time,
+     "rng": {"torch", "numpy", "python"[, "cuda"]}}
+
+Migration: a checkpoint without ``"format_version"`` is format 1 (everything written before
+model families existed, including the shipped ``models/*.pt``). :func:`load_checkpoint`
+upgrades it in memory (:func:`migrate`): only the config changes (its flat model dict
+becomes a family-tagged one, :func:`lnfmusic.config.upgrade_config_dict`); the weights'
+names are the same in both formats. The file itself is never rewritten.
+"""
+
+from __future__ import annotations
+
+import pickle
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lnfmusic import __version__
+from lnfmusic.config import RunConfig, upgrade_config_dict
+from lnfmusic.data.dataset import SequenceDataset
+from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.errors import LnfError
+from lnfmusic.io.atomic import atomic_path
+from lnfmusic.model.base import SequenceModel
+from lnfmusic.model.registry import build_model
+
+FORMAT = "lnfmusic-checkpoint"
+FORMAT_VERSION = 2
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (plus format and version fields) atomically to ``path``."""
+    state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read and check a checkpoint; any other file gives a one-line :class:`LnfError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise LnfError("checkpoint not found", path)
+    try:
+        with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
+            warnings.simplefilter("ignore")
+            ckpt = torch.load(path, map_location=map_location, weights_only=True)
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        zipfile.BadZipFile,
+        ValueError,
+        OSError,
+        AttributeError,
+        TypeError,
+    ) as e:
+        raise LnfError(f"not a readable lnfmusic checkpoint ({_load_failure(e)})", path) from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
+    return migrate(ckpt, path)
+
+
+def migrate(ckpt: dict[str, Any], path: str | Path | None = None) -> dict[str, Any]:
+    """``ckpt`` in the current format (see the module docstring); a newer format than this
+    version knows is an :class:`LnfError`."""
+    version = ckpt.get("format_version", 1)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise LnfError(
+            f"checkpoint format {version!r} is newer than this lnfmusic "
+            f"({__version__}, format {FORMAT_VERSION}) reads; upgrade lnfmusic",
+            path,
+        )
+    if version == 1 and isinstance(ckpt.get("config"), dict):
+        try:
+            config = upgrade_config_dict(ckpt["config"])
+        except (KeyError, ValueError, TypeError) as e:
+            raise LnfError(f"checkpoint config cannot be upgraded ({e})", path) from None
+        ckpt = {**ckpt, "config": config, "format_version": FORMAT_VERSION}
+    return ckpt
+
+
+def _load_failure(e: Exception) -> str:
+    """A short reason from torch.load's (often very long) exception."""
+    text = str(e).strip()
+    if text.startswith("Weights only load failed"):
+        # torch's advice to use weights_only=False does not apply: say what was found
+        detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
+        reason = detail[0].strip() if detail and detail[0].strip() else "unsupported content"
+        return f"it is not a plain tensor checkpoint: {reason}"
+    return text.splitlines()[0][:120] if text else type(e).__name__
+
+
+@dataclass
+class DatasetInfo:
+    """What a model knows of its data: name, kind (``music`` | ``text``), metadata
+    (vocabulary, pitch offset, steps per beat) and the length model p(T)."""
+
+    name: str
+    kind: str
+    meta: dict[str, Any]
+    length_prior: LengthPrior
+
+    @classmethod
+    def of(cls, dataset: SequenceDataset, length_prior: LengthPrior) -> DatasetInfo:
+        return cls(dataset.name, dataset.kind, dataset.meta, length_prior)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "meta": self.meta,
+            "length_prior": self.length_prior.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
+        return cls(
+            str(d["name"]), str(d["kind"]), d.get("meta", {}), LengthPrior.from_dict(d["length_prior"])
+        )
+
+
+@dataclass
+class ModelBundle:
+    """A trained model with everything needed to evaluate or sample it."""
+
+    model: SequenceModel
+    config: RunConfig
+    dataset: DatasetInfo
+    path: Path | None = None
+    checkpoint: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def name(self) -> str:
+        """The model's ``--model`` name (``af-scf``, ``lstm``...)."""
+        return self.config.model.name
+
+
+def load_model(path: str | Path, device: str | torch.device = "cpu") -> ModelBundle:
+    """Rebuild the model stored in a checkpoint from its config, on ``device`` in eval mode,
+    with its config and dataset record. Anything that does not fit is a one-line
+    :class:`LnfError` naming the file."""
+    path = Path(path)
+    ckpt = load_checkpoint(path, "cpu")
+    try:
+        config = RunConfig.from_dict(ckpt["config"])
+        dataset = DatasetInfo.from_dict(ckpt["dataset"])
+        model = build_model(config.model)
+        model.load_state_dict(ckpt["model"])
+    except (KeyError, RuntimeError, ValueError, TypeError) as e:
+        first = str(e).strip().splitlines()[0][:160]
+        raise LnfError(f"checkpoint does not match this version's models ({first})", path) from None
+    return ModelBundle(model.to(device).eval(), config, dataset, path, ckpt)
+
+
+def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> dict[str, Any]:
+    """Write a sampling/evaluation-only copy of a checkpoint: no optimizer or RNG state,
+    optionally with float16 weights (restored to float32 when loaded). Returns the new dict."""
+    ckpt = load_checkpoint(src)
+    weights = {
+        k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()
+    }
+    keep = ("config", "dataset", "epoch", "step", "best_valid")
+    state = {k: ckpt[k] for k in keep if k in ckpt}
+    state.update(
+        model=weights, exported_from=str(src), weights_dtype="float16" if half else "float32"
+    )
+    save_checkpoint(dst, state)
+    return state

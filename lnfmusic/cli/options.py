@@ -1,0 +1,79 @@
+"""Command-line flags generated from the config dataclasses' fields (their help text,
+types, ranges and choices), so that flags, TOML files and the library agree by
+construction."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from lnfmusic import options
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloatRange(click.FloatRange):
+    """A float in range that is also finite (click's FloatRange lets NaN through)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        value = super().convert(value, param, ctx)
+        if not math.isfinite(value):
+            self.fail(f"{value} is not a finite number", param, ctx)
+        return value
+
+
+def click_type(spec: options.Spec) -> click.ParamType:
+    """The click type of a field: a choice, or an int/float range from its bounds."""
+    if spec.choices is not None:
+        return click.Choice(spec.choices)
+    low = spec.ge if spec.ge is not None else spec.gt
+    high = spec.le if spec.le is not None else spec.lt
+    kwargs = {
+        "min": low,
+        "max": high,
+        "min_open": spec.gt is not None,
+        "max_open": spec.lt is not None,
+    }
+    if spec.type is int:
+        return click.IntRange(**kwargs)
+    if spec.type is float:
+        return FiniteFloatRange(**kwargs)
+    return click.STRING
+
+
+def flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def param_name(section: str, name: str) -> str:
+    """The click parameter (keyword argument) of ``section.name``: ``train__lr``."""
+    return f"{section}__{name}"
+
+
+def split_param(param: str) -> tuple[str, str]:
+    section, _, name = param.partition("__")
+    return section, name
+
+
+def field_options(section: str, specs: Sequence[options.Spec], note: Callable[[str], str]) -> Callable[[F], F]:
+    """Add one ``--kebab-name`` option per field (``None`` = not given), named
+    :func:`param_name`; ``note(name)`` is appended to each help text."""
+
+    def decorate(func: F) -> F:
+        for spec in reversed(specs):
+            func = click.option(
+                flag(spec.name),
+                param_name(section, spec.name),
+                type=click_type(spec),
+                default=None,
+                show_default=False,
+                help=f"{spec.help[:1].upper()}{spec.help[1:]}{note(spec.name)}.",
+            )(func)
+        return func
+
+    return decorate

@@ -1,0 +1,23 @@
+"""Held-out likelihoods: estimators (importance-sampled NLL, ELBO), result types with both
+normalisations, the paper's reference numbers, tables and JSON.
+
+``estimators`` (per batch and per split) -> ``results`` (sums and normalisations) ->
+``runner`` (a checkpoint on its dataset) -> ``tables`` (rich tables, JSON) beside
+``reference`` (the paper's numbers).
+"""
+
+from lnfmusic.evaluate.reference import reference_table
+from lnfmusic.evaluate.results import EvalResult, SplitResult
+from lnfmusic.evaluate.runner import evaluate_checkpoint
+from lnfmusic.evaluate.tables import grid_rows, grid_table, result_table, results_json
+
+__all__ = [
+    "EvalResult",
+    "SplitResult",
+    "evaluate_checkpoint",
+    "grid_rows",
+    "grid_table",
+    "reference_table",
+    "result_table",
+    "results_json",
+]

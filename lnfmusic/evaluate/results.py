@@ -1,0 +1,152 @@
+"""Evaluation results: sums over the sequences of a split (nats), and both normalisations.
+
+- *paper-comparable*: ``sum_i [-log p̂(x_i | T_i) - log p(T_i)] / sum_i (T_i + 1)`` — LNF
+  counts the length as one extra predicted symbol;
+- *per-frame*: ``sum_i -log p̂(x_i | T_i) / sum_i T_i`` (RNN-NADE, DMM, TCN).
+
+Music is in nats per time step, text in bits per character (nats / ln 2). This is the one
+implementation of both: the training loop's validation number is
+:meth:`SplitResult.paper_nats` of its ``neg_elbo_with_length``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import Tensor
+
+from lnfmusic.evaluate.reference import MODEL_LABELS
+
+LN2 = math.log(2.0)
+
+
+@dataclass
+class SplitResult:
+    """Sums over the sequences of one split, accumulated batch by batch with :meth:`add`.
+
+    ``samples`` is the number of importance samples ``S`` (``None``: the model's likelihood
+    is exact, or no IS estimate was made); ``elbo_samples`` likewise for the ELBO.
+    The ``*_with_length`` sums include ``-log p(T)`` per sequence (the paper's numerators).
+    """
+
+    split: str
+    kind: str = "music"
+    samples: int | None = None
+    elbo_samples: int | None = None
+    num_sequences: int = 0
+    num_steps: int = 0  # sum of T
+    nll: float = 0.0  # sum -log p̂(x | T)
+    neg_elbo: float = 0.0  # sum -ELBO
+    neg_recon: float = 0.0  # sum -E_q log p(x | z)
+    kl: float = 0.0  # sum E_q[log q - log p(z)]
+    neg_log_length: float = 0.0  # sum -log p(T)
+    nll_with_length: float = 0.0  # sum [-log p̂(x | T) - log p(T)]
+    neg_elbo_with_length: float = 0.0  # sum [-ELBO - log p(T)]
+
+    def add(
+        self,
+        lengths: Tensor,
+        log_length: Tensor,
+        recon: Tensor,
+        kl: Tensor,
+        log_p: Tensor | None = None,
+    ) -> None:
+        """Fold in one batch: ``lengths`` ``(B,)``, ``log p(T)`` ``(B,)`` float64 on the CPU,
+        the ELBO's parts ``recon`` and ``kl`` ``(B,)`` and, when estimated, ``log p̂(x | T)``
+        ``(B,)``. Sums are taken in the terms' own dtype, then in Python floats."""
+        elbo = (recon - kl).double().cpu()
+        self.neg_elbo_with_length += float((-elbo - log_length).sum())
+        self.neg_elbo -= float(elbo.sum())
+        self.neg_recon -= float(recon.sum())
+        self.kl += float(kl.sum())
+        self.neg_log_length -= float(log_length.sum())
+        if log_p is not None:
+            log_p = log_p.double().cpu()
+            self.nll_with_length += float((-log_p - log_length).sum())
+            self.nll -= float(log_p.sum())
+        self.num_steps += int(lengths.sum())
+        self.num_sequences += int(lengths.numel())
+
+    @property
+    def unit(self) -> str:
+        return "bpc" if self.kind == "text" else "nats/step"
+
+    def _scale(self) -> float:
+        return 1.0 / LN2 if self.kind == "text" else 1.0
+
+    @property
+    def paper_steps(self) -> int:
+        """``sum (T + 1)``, the paper's denominator."""
+        return self.num_steps + self.num_sequences
+
+    def paper_nats(self, total_with_length: float) -> float:
+        """``total_with_length / sum (T + 1)`` in nats."""
+        return total_with_length / max(self.paper_steps, 1)
+
+    def paper(self, total_with_length: float) -> float:
+        """``total_with_length / sum (T + 1)`` in the split's unit."""
+        return self.paper_nats(total_with_length) * self._scale()
+
+    def frame(self, total: float) -> float:
+        """``total / sum T`` in the split's unit."""
+        return total / max(self.num_steps, 1) * self._scale()
+
+    def metrics(self) -> dict[str, float]:
+        """Every reported number, in the split's unit."""
+        return {
+            "nll_paper": self.paper(self.nll_with_length),
+            "nll_frame": self.frame(self.nll),
+            "neg_elbo_paper": self.paper(self.neg_elbo_with_length),
+            "neg_elbo_frame": self.frame(self.neg_elbo),
+            "recon_frame": self.frame(self.neg_recon),
+            "kl_frame": self.frame(self.kl),
+            "length_paper": self.paper(self.neg_log_length),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "split": self.split,
+            "unit": self.unit,
+            "samples": "exact" if self.samples is None else self.samples,
+            "elbo_samples": "exact" if self.elbo_samples is None else self.elbo_samples,
+            "num_sequences": self.num_sequences,
+            "num_steps": self.num_steps,
+            **self.metrics(),
+            "sums_nats": {
+                "nll": self.nll,
+                "neg_elbo": self.neg_elbo,
+                "neg_recon": self.neg_recon,
+                "kl": self.kl,
+                "neg_log_length": self.neg_log_length,
+            },
+        }
+
+
+@dataclass
+class EvalResult:
+    """The evaluation of one checkpoint: metadata plus one :class:`SplitResult` per split."""
+
+    checkpoint: str
+    dataset: str
+    kind: str
+    model: str
+    preset: str
+    seed: int
+    splits: dict[str, SplitResult] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{MODEL_LABELS.get(self.model, self.model)} (ours, {self.preset})"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checkpoint": self.checkpoint,
+            "dataset": self.dataset,
+            "kind": self.kind,
+            "model": self.model,
+            "preset": self.preset,
+            "seed": self.seed,
+            "splits": {name: r.to_dict() for name, r in self.splits.items()},
+        }

@@ -1,0 +1,109 @@
+"""Rich tables and JSON of evaluation results: one table per checkpoint, and the layout of
+the paper's Table 3 (rows = models, columns = datasets) with the paper's rows beside ours."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from lnfmusic.evaluate.reference import DATASET_COLUMNS, reference_table
+from lnfmusic.evaluate.results import EvalResult
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}" if math.isfinite(x) else str(x)
+
+
+def result_table(result: EvalResult) -> Table:
+    """One checkpoint: a row per split with both normalisations of NLL and ELBO."""
+    unit = "bpc" if result.kind == "text" else "nats/step"
+    table = Table(title=f"{result.label} on {result.dataset} — {result.checkpoint} ({unit})")
+    for col in (
+        "split",
+        "S",
+        "seqs",
+        "steps",
+        "IS-NLL paper",
+        "IS-NLL per-frame",
+        "-ELBO paper",
+        "-ELBO per-frame",
+        "recon/frame",
+        "KL/frame",
+    ):
+        table.add_column(col, justify="left" if col == "split" else "right")
+    for r in result.splits.values():
+        m = r.metrics()
+        table.add_row(
+            r.split,
+            "exact" if r.samples is None else str(r.samples),
+            str(r.num_sequences),
+            str(r.num_steps),
+            _fmt(m["nll_paper"]),
+            _fmt(m["nll_frame"]),
+            _fmt(m["neg_elbo_paper"]),
+            _fmt(m["neg_elbo_frame"]),
+            _fmt(m["recon_frame"]),
+            _fmt(m["kl_frame"]),
+        )
+    table.caption = (
+        "paper = sum[-log p(x|T) - log p(T)] / sum(T+1); per-frame = sum -log p(x|T) / sum T"
+    )
+    return table
+
+
+def grid_rows(results: Sequence[EvalResult], split: str = "test") -> dict[str, dict[str, float]]:
+    """Our rows of the grid: ``label -> column -> paper-comparable IS-NLL`` on ``split``."""
+    rows: dict[str, dict[str, float]] = {}
+    for r in results:
+        if split not in r.splits:
+            continue
+        column = DATASET_COLUMNS.get(r.dataset, r.dataset)
+        label = r.label
+        if column in rows.get(label, {}):  # two checkpoints of one model on one dataset
+            label = f"{label} [{r.checkpoint}]"
+        rows.setdefault(label, {})[column] = r.splits[split].metrics()["nll_paper"]
+    return rows
+
+
+def grid_table(
+    results: Sequence[EvalResult], split: str = "test", with_reference: bool = True
+) -> Table:
+    """The layout of the paper's Table 3: rows = models, columns = datasets; the paper's
+    rows first (dim), ours below; paper-comparable IS-NLL on ``split``."""
+    ours = grid_rows(results, split)
+    columns = [c for c in DATASET_COLUMNS.values() if any(c in row for row in ours.values())]
+    columns += sorted({c for row in ours.values() for c in row} - set(columns))
+    caption = "paper-comparable normalisation; music nats/step, text bits/char"
+    if with_reference:
+        caption += "; the paper's rows are test-set numbers"
+    table = Table(title=f"IS-NLL on {split}", caption=caption, min_width=72)
+    table.add_column("model")
+    for c in columns:
+        table.add_column(c, justify="right")
+    if with_reference:
+        for name, row in reference_table().items():
+            if any(c in row for c in columns):
+                table.add_row(
+                    f"{name} (paper)",
+                    *(f"{row[c]:.2f}" if c in row else "-" for c in columns),
+                    style="dim",
+                )
+        table.add_section()
+    for name, row in ours.items():
+        table.add_row(name, *(_fmt(row[c]) if c in row else "-" for c in columns))
+    return table
+
+
+def results_json(results: Sequence[EvalResult], splits: str | Sequence[str] = "test") -> str:
+    """The same numbers as the tables, as JSON text: every result, our grid rows per split
+    (``grid.splits[split][row][column]``, paper-comparable IS-NLL) and the paper's rows."""
+    splits = [splits] if isinstance(splits, str) else list(splits)
+    doc = {
+        "results": [r.to_dict() for r in results],
+        "grid": {"normalisation": "paper", "splits": {s: grid_rows(results, s) for s in splits}},
+        "reference": reference_table(),
+    }
+    return json.dumps(doc, indent=2, allow_nan=True) + "\n"

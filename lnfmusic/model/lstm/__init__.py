@@ -1,0 +1,1 @@
+"""The LSTM baseline family: an autoregressive LSTM over x with exact likelihood."""

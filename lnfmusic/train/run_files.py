@@ -1,0 +1,73 @@
+"""The files of a run directory: ``config.json``, ``metrics.jsonl`` (one line per epoch),
+``last.pt`` (every epoch) and ``best.pt`` (each new best), all written atomically except the
+metrics append."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from lnfmusic.checkpoint import save_checkpoint
+from lnfmusic.config import RunConfig
+from lnfmusic.io.atomic import make_folder, write_text_atomic
+
+METRICS = "metrics.jsonl"
+
+
+def finite_or_none(value: float) -> float | None:
+    """JSON has no NaN: non-finite values are written as null."""
+    return value if math.isfinite(value) else None
+
+
+class RunFiles:
+    """Paths and writers of one run directory (created if missing)."""
+
+    def __init__(self, run_dir: str | Path):
+        self.dir = make_folder(run_dir)
+        self.last = self.dir / "last.pt"
+        self.best = self.dir / "best.pt"
+        self.metrics = self.dir / METRICS
+        self.config = self.dir / "config.json"
+
+    def start_fresh(self, console: Console) -> None:
+        """A new run here: old checkpoints and metrics go (with a note if there were any)."""
+        if self.last.exists():
+            console.print(
+                f"[yellow]note: starting a fresh run in {self.dir}; its old "
+                f"checkpoints and metrics are replaced (use --resume to continue)",
+                soft_wrap=True,
+            )
+        self.best.unlink(missing_ok=True)
+        write_text_atomic(self.metrics, "")
+
+    def keep_metrics_upto(self, epoch: int) -> None:
+        """Drop the metrics lines of epochs after ``epoch`` (written after the last
+        checkpoint of an interrupted run)."""
+        if not self.metrics.exists():
+            write_text_atomic(self.metrics, "")
+            return
+        keep = []
+        for line in self.metrics.read_text(encoding="utf-8").splitlines():
+            try:
+                if json.loads(line)["epoch"] <= epoch:
+                    keep.append(line + "\n")
+            except (ValueError, KeyError, TypeError):
+                continue
+        write_text_atomic(self.metrics, "".join(keep))
+
+    def write_config(self, config: RunConfig) -> None:
+        write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
+
+    def append_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics, "a", encoding="utf-8") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def save(self, state: dict[str, Any], best: bool) -> None:
+        """``last.pt`` always, ``best.pt`` too when ``best``."""
+        if best:
+            save_checkpoint(self.best, state)
+        save_checkpoint(self.last, state)
