@@ -25,11 +25,11 @@ def resolve_device(name: str) -> str:
         return "cpu"
     if name == "cuda" or name.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise LnfError(f"device {name}: CUDA is not available on this machine")
+            raise LnfError(f"device {name!r}: CUDA is not available on this machine")
         if ":" in name:
             idx = name.split(":", 1)[1]
             if not idx.isdigit() or int(idx) >= torch.cuda.device_count():
-                raise LnfError(f"device {name}: no such CUDA device")
+                raise LnfError(f"device {name!r}: no such CUDA device")
         return name
     raise LnfError(f"device {name!r}: expected {DEVICE_NAMES}")
 

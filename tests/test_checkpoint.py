@@ -31,7 +31,8 @@ def test_round_trip(tmp_path) -> None:
 
 def test_load_model_rebuilds_the_trained_model(tmp_path) -> None:
     fit(tiny_run(epochs=1), synthetic_music(8, 4), tmp_path, progress=False)
-    model, ckpt = load_model(tmp_path / "last.pt")
+    bundle = load_model(tmp_path / "last.pt")
+    model, ckpt = bundle.model, bundle.checkpoint
     assert not model.training
     for k, v in model.state_dict().items():
         assert torch.equal(v, ckpt["model"][k])

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import lnfmusic
-from lnfmusic.config import preset
+from lnfmusic.checkpoint import DatasetInfo, ModelBundle
+from lnfmusic.config import SampleConfig, preset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.errors import LnfError
 from lnfmusic.model.registry import build_model
@@ -18,8 +19,8 @@ TRAIN_LENGTHS = [6, 8, 8, 10, 12]
 VOCAB = {"chars": ["_", "a", "b", "c"], "unk": None}
 
 
-def tiny(model: str, kind: str = "music"):
-    """A randomly initialised tiny model and a checkpoint dict describing it."""
+def tiny(model: str, kind: str = "music") -> ModelBundle:
+    """A randomly initialised tiny model with the record a checkpoint would carry."""
     cfg = preset("tiny", kind, model)
     prior = LengthPrior.from_lengths(TRAIN_LENGTHS, smoothing=1.0, extend=1.25)
     cfg.model.data_kind = kind
@@ -30,70 +31,66 @@ def tiny(model: str, kind: str = "music"):
         if kind == "music"
         else {"vocab": VOCAB, "word_boundary": "_"}
     )
-    ckpt = {
-        "config": cfg.to_dict(),
-        "dataset": {"name": "x", "kind": kind, "meta": meta, "length_prior": prior.to_dict()},
-    }
-    return build_model(cfg.model).eval(), ckpt
+    return ModelBundle(build_model(cfg.model).eval(), cfg, DatasetInfo("x", kind, meta, prior))
 
 
 @pytest.mark.parametrize("model_name", ["af-af", "af-scf", "iaf-scf", "af-only", "lstm"])
 def test_music_samples_are_binary_rolls_with_lengths_from_the_prior(model_name: str) -> None:
-    model, ckpt = tiny(model_name)
-    rolls = sample_music(model, ckpt, num=3, seed=1)
-    support = LengthPrior.from_dict(ckpt["dataset"]["length_prior"]).max_length
+    bundle = tiny(model_name)
+    rolls = sample_music(bundle, SampleConfig(num=3, seed=1))
+    support = bundle.dataset.length_prior.max_length
     assert len(rolls) == 3
     for roll in rolls:
         assert roll.dtype == np.uint8 and roll.ndim == 2 and roll.shape[1] == 88
         assert 1 <= len(roll) <= support
         assert set(np.unique(roll)) <= {0, 1}
-    fixed = sample_music(model, ckpt, num=2, length=7, seed=1)
+    fixed = sample_music(bundle, SampleConfig(num=2, length=7, seed=1))
     assert [len(r) for r in fixed] == [7, 7]
 
 
 def test_same_seed_same_samples_and_sample_i_reproduces_alone() -> None:
-    model, ckpt = tiny("iaf-scf")
-    a = sample_music(model, ckpt, num=3, seed=10)
-    b = sample_music(model, ckpt, num=3, seed=10)
+    bundle = tiny("iaf-scf")
+    a = sample_music(bundle, SampleConfig(num=3, seed=10))
+    b = sample_music(bundle, SampleConfig(num=3, seed=10))
     assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
-    alone = sample_music(model, ckpt, num=1, seed=12)[0]
+    alone = sample_music(bundle, SampleConfig(num=1, seed=12))[0]
     assert np.array_equal(alone, a[2])
-    other = sample_music(model, ckpt, num=3, seed=11)
+    other = sample_music(bundle, SampleConfig(num=3, seed=11))
     assert not all(np.array_equal(x, y) for x, y in zip(a, other, strict=True))
 
 
 def test_threshold_replaces_bernoulli_draws() -> None:
-    model, ckpt = tiny("af-scf")  # untrained: every note probability is far from 0 and 1
-    high = sample_music(model, ckpt, num=2, length=9, threshold=1 - 1e-9, seed=0)
-    low = sample_music(model, ckpt, num=2, length=9, threshold=1e-9, seed=0)
+    bundle = tiny("af-scf")  # untrained: every note probability is far from 0 and 1
+    high = sample_music(bundle, SampleConfig(num=2, length=9, threshold=1 - 1e-9, seed=0))
+    low = sample_music(bundle, SampleConfig(num=2, length=9, threshold=1e-9, seed=0))
     assert all(r.sum() == 0 for r in high)
     assert all(r.sum() == r.size for r in low)
 
 
 def test_bad_options_are_errors() -> None:
-    model, ckpt = tiny("lstm")
+    bundle = tiny("lstm")
     for kwargs in ({"num": 0}, {"temperature": 0.0}, {"threshold": 1.5}, {"length": 0}):
         with pytest.raises(LnfError):
-            sample_music(model, ckpt, **{"num": 1, **kwargs})
+            sample_music(bundle, SampleConfig(**{"num": 1, **kwargs}))
 
 
 def test_kinds_must_match() -> None:
-    model, ckpt = tiny("lstm", "text")
+    bundle = tiny("lstm", "text")
     with pytest.raises(LnfError, match="text checkpoint"):
-        sample_music(model, ckpt, num=1)
-    model, ckpt = tiny("lstm", "music")
+        sample_music(bundle, SampleConfig(num=1))
+    bundle = tiny("lstm", "music")
     with pytest.raises(LnfError, match="music checkpoint"):
-        sample_text(model, ckpt, num=1)
+        sample_text(bundle, SampleConfig(num=1))
 
 
 @pytest.mark.parametrize("model_name", ["iaf-scf", "lstm"])
 def test_text_samples_decode_word_boundaries_to_spaces(model_name: str) -> None:
-    model, ckpt = tiny(model_name, "text")
-    texts = sample_text(model, ckpt, num=4, length=30, seed=3)
+    bundle = tiny(model_name, "text")
+    texts = sample_text(bundle, SampleConfig(num=4, length=30, seed=3))
     assert len(texts) == 4
     for t in texts:
         assert len(t) == 30 and set(t) <= {" ", "a", "b", "c"} and "_" not in t
-    assert sample_text(model, ckpt, num=4, length=30, seed=3) == texts
+    assert sample_text(bundle, SampleConfig(num=4, length=30, seed=3)) == texts
 
 
 def test_decode_text() -> None:

@@ -60,7 +60,7 @@ def train_tiny(spec: str, model: str, run_dir: Path, data_dir: Path | None = Non
     data.splits["train"], data.splits["valid"] = data.splits["train"][:24], data.splits["valid"][:8]
     config = preset("tiny", data.kind, model)
     config.train.epochs = 1
-    summary = train(config, data, run_dir, progress=False)
+    summary = fit(config, data, run_dir, progress=False)
     return Path(summary["last"])
 
 

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from lnfmusic.cli.main import cli
 from lnfmusic.checkpoint import load_model
+from lnfmusic.config import RunConfig
 
 
 @pytest.fixture(autouse=True)
@@ -53,8 +54,9 @@ def test_train_tiny_leaves_a_loadable_checkpoint(
     assert (run_dir / "metrics.jsonl").read_text().count("\n") == 1
     for name in ("last.pt", "best.pt"):
         ckpt = torch.load(run_dir / name, weights_only=True)
-        assert ckpt["config"]["model"]["model"] == model
-    net, ckpt = load_model(run_dir / "best.pt")
+        assert RunConfig.from_dict(ckpt["config"]).model.name == model
+    bundle = load_model(run_dir / "best.pt")
+    net, ckpt = bundle.model, bundle.checkpoint
     kind = "music" if dataset == "jsb" else "text"
     assert ckpt["dataset"]["kind"] == kind and net.config.data_kind == kind
     if kind == "text":

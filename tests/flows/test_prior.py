@@ -8,7 +8,6 @@ import pytest
 import torch
 from torch.autograd.functional import jacobian
 
-from lnfmusic.config import ModelConfig
 from lnfmusic.flows.prior import FlowPrior, build_prior
 
 H = 3
@@ -32,25 +31,30 @@ def make_prior(
 ) -> FlowPrior:
     """A small float64 prior in eval mode with moderately random weights (the default init
     is close to the identity and would hide mistakes)."""
-    cfg = ModelConfig(
-        model=model,
-        transform=transform,
-        hidden_flow=hidden_flow,
-        latent_dim=H,
-        hidden_size=6,
-        num_layers=2,
-        flow_layers=2,
-        flow_hidden=8,
-        prior_dropout=dropout,
-        max_length=12,
-    )
     torch.manual_seed(seed)
-    prior = build_prior(cfg).double()
+    prior = small_prior(model, transform, hidden_flow, dropout).double()
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for p in prior.parameters():
             p.copy_(torch.randn(p.shape, generator=gen, dtype=p.dtype) * scale)
     return prior.eval()
+
+
+def small_prior(
+    model: str, transform: str = "nlsq", hidden_flow: str | None = None, dropout: float = 0.0
+) -> FlowPrior:
+    return build_prior(
+        model,
+        latent_dim=H,
+        hidden_size=6,
+        num_layers=2,
+        flow_layers=2,
+        flow_hidden=8,
+        transform=transform,
+        hidden_flow=hidden_flow,
+        dropout=dropout,
+        max_length=12,
+    )
 
 
 def noise(B: int, T: int, seed: int = 2) -> torch.Tensor:
@@ -67,11 +71,12 @@ def test_round_trip_eps_z_eps(model: str, transform: str, hidden: str | None) ->
     prior = make_prior(model, transform, hidden)
     lengths = torch.tensor([5, 3, 1])
     eps = noise(3, 5)
-    z, lp_sample = prior.time.sample(eps, lengths)
-    eps2, lp_density = prior.inverse(z, lengths)
+    z, ladj_sample = prior(eps, lengths)
+    eps2, ladj_density = prior.inverse(z, lengths)
     m = torch.arange(5)[None, :] < lengths[:, None]
     torch.testing.assert_close(eps2[m], eps[m], rtol=1e-6, atol=1e-6)
-    torch.testing.assert_close(lp_density, lp_sample, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(ladj_density, -ladj_sample, rtol=1e-6, atol=1e-6)
+    lp_sample = torch.stack([std_normal(eps[b, : lengths[b]]) for b in range(3)]) - ladj_sample
     torch.testing.assert_close(prior.log_prob(z, lengths), lp_sample, rtol=1e-6, atol=1e-6)
 
 
@@ -84,12 +89,12 @@ def test_total_log_det_equals_jacobian_slogdet(
     T = 4
     lengths = torch.tensor([T])
     eps = noise(1, T)
-    z, lp = prior.time.sample(eps, lengths)
-    jac = jacobian(
-        lambda e: prior.time.sample(e.view(1, T, H), lengths)[0].flatten(), eps.flatten()
-    )
+    z, ladj = prior(eps, lengths)
+    jac = jacobian(lambda e: prior(e.view(1, T, H), lengths)[0].flatten(), eps.flatten())
     sign, logdet = torch.linalg.slogdet(jac)
     assert sign > 0
+    torch.testing.assert_close(ladj[0], logdet, rtol=1e-8, atol=1e-8)
+    lp = prior.log_prob(z, lengths)
     torch.testing.assert_close(lp[0], std_normal(eps) - logdet, rtol=1e-8, atol=1e-8)
     # density direction: log p(z) = log N(eps(z)) + log|det deps/dz|
     jac_inv = jacobian(lambda v: prior.inverse(v.view(1, T, H), lengths)[0].flatten(), z.flatten())
@@ -124,7 +129,7 @@ def test_causality(model: str) -> None:
     T = 6
     lengths = torch.tensor([T])
     eps = noise(1, T)
-    z, _ = prior.time.sample(eps, lengths)
+    z, _ = prior(eps, lengths)
     for t in range(T):
         z2 = z.clone()
         z2[:, t] += 0.7
@@ -134,7 +139,7 @@ def test_causality(model: str) -> None:
         assert not torch.allclose(e1[:, t], e2[:, t])
         eps2 = eps.clone()
         eps2[:, t] -= 0.9
-        z3, _ = prior.time.sample(eps2, lengths)
+        z3, _ = prior(eps2, lengths)
         assert torch.equal(z3[:, :t], z[:, :t])
         assert not torch.allclose(z3[:, t], z[:, t])
     # a prefix's density: the steps from t on are padding
@@ -152,7 +157,7 @@ def test_padding_invariance(model: str) -> None:
     """Extra padded steps full of garbage, and batch neighbours, change nothing."""
     prior = make_prior(model)
     lengths = torch.tensor([5, 3, 2])
-    z, _ = prior.time.sample(noise(3, 5), lengths)
+    z, _ = prior(noise(3, 5), lengths)
     ref = prior.log_prob(z, lengths)
     garbage = torch.randn(3, 4, H, dtype=z.dtype) * 50
     padded = torch.cat([z, garbage], 1)
@@ -169,19 +174,7 @@ def test_padding_invariance(model: str) -> None:
 def test_gradient_on_every_parameter(model: str, transform: str, hidden: str | None) -> None:
     """Default init, training mode: both the density and the sampling direction reach every
     parameter (and the input)."""
-    cfg = ModelConfig(
-        model=model,
-        transform=transform,
-        hidden_flow=hidden,
-        latent_dim=H,
-        hidden_size=6,
-        num_layers=2,
-        flow_layers=2,
-        flow_hidden=8,
-        prior_dropout=0.0,
-        max_length=12,
-    )
-    prior = build_prior(cfg).double().train()
+    prior = small_prior(model, transform, hidden).double().train()
     lengths = torch.tensor([4, 2])
     z = noise(2, 4).requires_grad_(True)
     prior.log_prob(z, lengths).sum().backward()
@@ -234,17 +227,7 @@ def test_dropout_is_active_in_training_only(model: str) -> None:
 @pytest.mark.parametrize("model", MODELS)
 def test_float32_and_device(model: str, device: torch.device) -> None:
     """The default dtype on the requested device: finite, consistent densities."""
-    cfg = ModelConfig(
-        model=model,
-        latent_dim=H,
-        hidden_size=6,
-        num_layers=2,
-        flow_layers=2,
-        flow_hidden=8,
-        prior_dropout=0.0,
-        max_length=12,
-    )
-    prior = build_prior(cfg).to(device).eval()
+    prior = small_prior(model).to(device).eval()
     lengths = torch.tensor([7, 5])
     z, lp = prior.sample(lengths, generator=torch.Generator().manual_seed(0))
     assert z.dtype == torch.float32 and torch.isfinite(lp).all()
@@ -253,4 +236,4 @@ def test_float32_and_device(model: str, device: torch.device) -> None:
 
 def test_unknown_model() -> None:
     with pytest.raises(ValueError, match="lstm"):
-        build_prior(ModelConfig(model="lstm"))
+        small_prior("lstm")

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lnfmusic.flows.hidden import HiddenFlow
-from lnfmusic.flows.time import TIME_FLOWS, TimeFlow, length_mask, standard_normal_log_prob
+from lnfmusic.flows.time import TIME_FLOWS, TimeFlow
 from lnfmusic.flows.transforms import get_transform
 
 H, C = 3, 6
@@ -19,18 +19,6 @@ def _time_flow(kind: str, hidden_kind: str = "scf", dropout: float = 0.0) -> Tim
         for p in flow.parameters():
             p.add_(torch.randn_like(p) * 0.1)
     return flow.eval()
-
-
-def test_length_mask() -> None:
-    m = length_mask(torch.tensor([3, 1, 0]), 4)
-    expected = torch.tensor([[1, 1, 1, 0], [1, 0, 0, 0], [0, 0, 0, 0]], dtype=torch.bool)
-    assert torch.equal(m, expected)
-
-
-def test_standard_normal_log_prob() -> None:
-    eps = torch.randn(4, 5, dtype=torch.float64)
-    ref = torch.distributions.Normal(0.0, 1.0).log_prob(eps).sum(-1)
-    torch.testing.assert_close(standard_normal_log_prob(eps), ref)
 
 
 @pytest.mark.parametrize("kind", ["af", "iaf"])
@@ -55,7 +43,7 @@ def test_causal_in_both_directions(kind: str) -> None:
     flow = _time_flow(kind)
     lengths = torch.tensor([6, 6])
     eps = torch.randn(2, 6, H, dtype=torch.float64)
-    z, _ = flow.sample(eps, lengths)
+    z, _ = flow(eps, lengths)
     e0, _ = flow.inverse(z, lengths)
     for t in range(6):
         dz = z.clone()
@@ -65,7 +53,7 @@ def test_causal_in_both_directions(kind: str) -> None:
         assert (e1[:, t] != e0[:, t]).any()
         de = eps.clone()
         de[:, t] += 1.0
-        z1, _ = flow.sample(de, lengths)
+        z1, _ = flow(de, lengths)
         torch.testing.assert_close(z1[:, :t], z[:, :t], rtol=0, atol=0)
         assert (z1[:, t] != z[:, t]).any()
         if kind != "none" and t < 5:  # the next step sees step t
@@ -77,10 +65,10 @@ def test_dropout_is_active_in_training_only(kind: str) -> None:
     flow = _time_flow(kind, dropout=0.5)
     lengths = torch.tensor([5, 4])
     z = torch.randn(2, 5, H, dtype=torch.float64)
-    a, b = flow.log_prob(z, lengths), flow.log_prob(z, lengths)
+    a, b = flow.inverse(z, lengths)[1], flow.inverse(z, lengths)[1]
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     flow.train()
-    c = flow.log_prob(z, lengths)
+    c = flow.inverse(z, lengths)[1]
     if kind == "none":  # no LSTM, nothing to drop
         torch.testing.assert_close(c, a, rtol=0, atol=0)
     else:
@@ -96,3 +84,17 @@ def test_start_vector_is_used() -> None:
         flow.start.add_(1.0)
     e1, _ = flow.inverse(z, lengths)
     assert (e1[:, 0] != e0[:, 0]).any()
+
+
+@pytest.mark.parametrize("kind", ["af", "iaf", "none"])
+def test_directions_share_one_convention(kind: str) -> None:
+    """``forward`` and ``inverse`` return ``(output, ladj (B, T))``: the log-determinant of
+    the map applied, so the inverse's is minus the forward's at the same points."""
+    flow = _time_flow(kind)
+    lengths = torch.tensor([5, 5])
+    eps = torch.randn(2, 5, H, dtype=torch.float64)
+    z, ladj_fwd = flow(eps, lengths)
+    eps2, ladj_inv = flow.inverse(z, lengths)
+    assert ladj_fwd.shape == ladj_inv.shape == (2, 5)
+    torch.testing.assert_close(eps2, eps, rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(ladj_inv, -ladj_fwd, rtol=1e-9, atol=1e-9)

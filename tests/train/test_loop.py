@@ -54,8 +54,10 @@ def test_synthetic_music_run_learns_and_writes_everything(tmp_path: Path) -> Non
     best = min(r["valid_elbo_nats_per_step"] for r in rows)
     assert summary["best_valid_elbo_nats_per_step"] == pytest.approx(best)
     stored = json.loads((tmp_path / "config.json").read_text())
-    assert stored["model"]["max_length"] == length_prior_for(data).max_length == 15
-    model, ckpt = load_model(summary["best"])
+    lengths = data.lengths("train") + data.lengths("valid")
+    assert stored["model"]["max_length"] == LengthPrior.for_data("music", lengths).max_length == 15
+    bundle = load_model(summary["best"])
+    model, ckpt = bundle.model, bundle.checkpoint
     assert ckpt["best_valid"] == pytest.approx(best) and not model.training
     assert ckpt["epoch"] == next(r["epoch"] for r in rows if r["valid_elbo_nats_per_step"] == best)
     assert (tmp_path / "last.pt").exists()
@@ -71,7 +73,8 @@ def test_the_callers_config_is_not_modified(tmp_path: Path) -> None:
 def test_text_run_and_validation_normalisation(tmp_path: Path) -> None:
     data = synthetic_text()
     summary = fit(tiny_run("iaf-scf", "text", epochs=1), data, tmp_path, progress=False)
-    model, ckpt = load_model(summary["last"])
+    bundle = load_model(summary["last"])
+    model, ckpt = bundle.model, bundle.checkpoint
     assert ckpt["dataset"]["meta"]["vocab"] == ["_", "a", "b", "c"]
     assert model.config.output_dim == 4
     prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
@@ -83,8 +86,8 @@ def test_text_run_and_validation_normalisation(tmp_path: Path) -> None:
 
     for batch in iterate_batches(data.splits["valid"], 8):
         with torch.no_grad():
-            t = model.elbo_terms(batch, 1)
-        manual += float((t["kl"] - t["recon"] - prior.log_prob(batch.lengths)).sum())
+            t = model(batch, num_samples=1)
+        manual += float((t.kl - t.recon - prior.log_prob(batch.lengths)).sum())
         steps += int((batch.lengths + 1).sum())
     assert v["elbo_nats_per_step"] == pytest.approx(manual / steps)
 
@@ -104,7 +107,9 @@ def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> N
     """A finite loss whose gradient is NaN: the step is skipped, parameters stay finite."""
     from lnfmusic.train import loop
 
-    original, built = loop.build_model, []
+    from lnfmusic.train import state
+
+    original, built = state.build_model, []
 
     def build(cfg):
         model = original(cfg)
@@ -118,7 +123,7 @@ def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> N
         built.append(model)
         return model
 
-    monkeypatch.setattr(loop, "build_model", build)
+    monkeypatch.setattr(state, "build_model", build)
     summary = fit(tiny_run(epochs=1), synthetic_music(), tmp_path, progress=False)
     assert summary["skipped_batches"] == 1 and summary["steps"] == 2
     assert all(torch.isfinite(p).all() for p in built[0].parameters())
@@ -127,13 +132,13 @@ def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> N
 def test_nan_validation_never_crashes_and_writes_no_best(tmp_path: Path, monkeypatch) -> None:
     from lnfmusic.model.lnf.model import LNFModel
 
-    original = LNFModel.elbo_terms
+    original = LNFModel.sample_terms
 
-    def elbo_terms(self, batch, num_samples=1):
-        terms = original(self, batch, num_samples)
-        return terms if self.training else {k: v * float("nan") for k, v in terms.items()}
+    def sample_terms(self, batch, num_samples, noise=None):
+        terms = original(self, batch, num_samples, noise)
+        return terms if self.training else tuple(v * float("nan") for v in terms)
 
-    monkeypatch.setattr(LNFModel, "elbo_terms", elbo_terms)
+    monkeypatch.setattr(LNFModel, "sample_terms", sample_terms)
     config = tiny_run(epochs=3)
     config.train.kl_zero_epochs = config.train.kl_ramp_epochs = 0
     config.train.patience = 1

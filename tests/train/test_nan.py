@@ -15,19 +15,19 @@ from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa
 
 
 def _poison(monkeypatch: pytest.MonkeyPatch, bad) -> list[int]:
-    """Make ``LNFModel.elbo_terms`` return NaN on the training calls selected by ``bad``."""
-    original = LNFModel.elbo_terms
+    """Make ``LNFModel``'s terms NaN on the training calls selected by ``bad``."""
+    original = LNFModel.sample_terms
     calls: list[int] = []
 
-    def elbo_terms(self, batch, num_samples=1):
-        terms = original(self, batch, num_samples)
+    def sample_terms(self, batch, num_samples, noise=None):
+        terms = original(self, batch, num_samples, noise)
         if self.training:
             calls.append(len(calls))
             if bad(len(calls) - 1):
-                terms = {k: v * float("nan") for k, v in terms.items()}
+                terms = tuple(v * float("nan") for v in terms)
         return terms
 
-    monkeypatch.setattr(LNFModel, "elbo_terms", elbo_terms)
+    monkeypatch.setattr(LNFModel, "sample_terms", sample_terms)
     return calls
 
 

@@ -7,7 +7,7 @@ import torch
 
 from lnfmusic.data.batching import make_batch
 from lnfmusic.model.base import count_parameters
-from lnfmusic.model.registry import build_model
+from lnfmusic.model.registry import build_model, config_for
 from lnfmusic.model.lnf.model import LNFModel
 from lnfmusic.model.lstm.model import LSTMBaseline
 from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
@@ -24,10 +24,10 @@ def make_model(name: str = "af-af", kind: str = "music") -> LNFModel:
 def test_shapes_and_finite_values(name: str, kind: str) -> None:
     model = make_model(name, kind)
     batch = random_batch([6, 5, 2], kind)
-    terms = model.elbo_terms(batch, num_samples=2)
-    assert set(terms) == {"recon", "kl"}
-    assert terms["recon"].shape == terms["kl"].shape == (3,)
-    assert torch.all(torch.isfinite(terms["recon"])) and torch.all(terms["recon"] < 0)
+    terms = model(batch, num_samples=2)
+    assert terms.recon.shape == terms.kl.shape == terms.objective.shape == (3,)
+    assert torch.all(torch.isfinite(terms.recon)) and torch.all(terms.recon < 0)
+    assert terms.loss.shape == () and int(terms.num_steps) == 6 + 5 + 2 + 3
     w = model.log_weights(batch, 4)
     assert w.shape == (4, 3) and torch.all(torch.isfinite(w))
 
@@ -38,20 +38,19 @@ def test_elbo_terms_are_the_sample_average_of_the_weights_parts() -> None:
     torch.manual_seed(5)
     w = model.log_weights(batch, 3)
     torch.manual_seed(5)
-    terms = model.elbo_terms(batch, 3)
+    terms = model(batch, num_samples=3)
     torch.manual_seed(5)
     recon, log_p, log_q = model.sample_terms(batch, 3)
     torch.testing.assert_close(w, recon + log_p - log_q)
-    torch.testing.assert_close(terms["recon"], recon.mean(0))
-    torch.testing.assert_close(terms["kl"], (log_q - log_p).mean(0))
+    torch.testing.assert_close(terms.recon, recon.mean(0))
+    torch.testing.assert_close(terms.kl, (log_q - log_p).mean(0))
 
 
 @pytest.mark.parametrize("name", MODELS)
 def test_every_parameter_gets_a_gradient(name: str) -> None:
     model = make_model(name)
     batch = random_batch([7, 4], "music")
-    terms = model.elbo_terms(batch, num_samples=2)
-    (-(terms["recon"] - terms["kl"]).sum()).backward()
+    model(batch, num_samples=2).loss.backward()
     for pname, p in model.named_parameters():
         assert p.grad is not None, pname
         assert torch.isfinite(p.grad).all(), pname
@@ -100,7 +99,9 @@ def test_generate_shapes(name: str, kind: str) -> None:
 def test_build_model_picks_the_family() -> None:
     assert isinstance(build_model(tiny_config("lstm")), LSTMBaseline)
     assert isinstance(build_model(tiny_config("iaf-scf")), LNFModel)
+    with pytest.raises(ValueError, match="unknown model"):
+        config_for("nope")
     cfg = tiny_config()
-    cfg.model = "nope"
+    cfg.family = "nope"  # an instance of no registered family
     with pytest.raises(ValueError, match="unknown model"):
         build_model(cfg)
