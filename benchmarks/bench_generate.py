@@ -31,10 +31,9 @@ from typing import Any
 
 import torch
 
-from lnfmusic.device import resolve_device
 from lnfmusic.config import preset
+from lnfmusic.device import describe_device, resolve_device
 from lnfmusic.errors import LnfError
-from lnfmusic.device import describe_device
 from lnfmusic.io.atomic import atomic_path, write_text_atomic
 from lnfmusic.model.registry import build_model
 

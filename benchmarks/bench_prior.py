@@ -40,19 +40,21 @@ from pathlib import Path
 
 import torch
 
-from lnfmusic.config import ModelConfig, preset
-from lnfmusic.flows.prior import FlowPrior, build_prior
+from lnfmusic.config import preset
 from lnfmusic.device import describe_device
+from lnfmusic.flows.prior import FlowPrior
 from lnfmusic.io.atomic import write_text_atomic
+from lnfmusic.model.lnf.config import LNFConfig
+from lnfmusic.model.lnf.model import prior_of
 
 PRIORS = ("af-af", "af-scf", "iaf-scf", "af-only")
 SIZES = ("small", "paper")
 
 
-def model_config(size: str, model: str, max_length: int) -> ModelConfig:
+def model_config(size: str, model: str, max_length: int) -> LNFConfig:
     """``paper``: the LNF sizes (H=50, 500 everywhere, 5 layers); else the named preset."""
-    cfg = ModelConfig(model=model) if size == "paper" else preset(size, "music", model).model
-    cfg.model, cfg.max_length = model, max_length
+    cfg = LNFConfig(prior=model) if size == "paper" else preset(size, "music", model).model
+    cfg.max_length = max_length
     return cfg
 
 
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> tuple[list[dict], str]:
     for size in args.sizes:
         for model in args.priors:
             torch.manual_seed(0)
-            prior = build_prior(model_config(size, model, max(lengths))).to(device).eval()
+            prior = prior_of(model_config(size, model, max(lengths))).to(device).eval()
             for direction in ("density", "sample"):
                 for B in batches:
                     call(prior, direction, B, min(8, lengths[0]), device)()  # warm-up

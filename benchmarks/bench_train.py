@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lnfmusic.config import MODELS, ModelConfig, preset
+from lnfmusic.config import model_names, preset
 from lnfmusic.data.batching import make_batch
 from lnfmusic.device import describe_device, synchronize
 from lnfmusic.io.atomic import write_text_atomic
+from lnfmusic.model.config import ModelConfig
 from lnfmusic.model.registry import build_model
 
 SIZES = ("paper", "small")
@@ -53,9 +54,7 @@ def time_steps(
 
     def step() -> None:
         opt.zero_grad(set_to_none=True)
-        terms = model.elbo_terms(batch, 1)
-        loss = (-(terms["recon"] - terms["kl"]) / (batch.lengths + 1)).mean()
-        loss.backward()
+        model(batch, num_samples=1).loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         opt.step()
 
@@ -77,7 +76,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--quick", action="store_true", help="--seconds 1 --max-reps 3")
     p.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
-    p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
+    p.add_argument("--models", nargs="+", default=list(model_names()), choices=list(model_names()))
     p.add_argument(
         "--batch",
         type=int,

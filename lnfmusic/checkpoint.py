@@ -130,7 +130,10 @@ class DatasetInfo:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
         return cls(
-            str(d["name"]), str(d["kind"]), d.get("meta", {}), LengthPrior.from_dict(d["length_prior"])
+            str(d["name"]),
+            str(d["kind"]),
+            d.get("meta", {}),
+            LengthPrior.from_dict(d["length_prior"]),
         )
 
 

@@ -63,9 +63,7 @@ class TrainConfig:
     max_nonfinite: int = option(
         10, "consecutive non-finite batches tolerated before stopping", ge=0
     )
-    max_sequences: int | None = option(
-        None, "use only the first N train and valid sequences", ge=1
-    )
+    max_sequences: int | None = option(None, "use only the first N train and valid sequences", ge=1)
     seed: int = option(0, "random seed", ge=0, le=SEED_MAX)
 
 
@@ -329,9 +327,7 @@ class EvalConfig:
     num_samples: int = option(50, "importance samples S per sequence", ge=1)
     elbo_samples: int = option(10, "samples for the ELBO, reconstruction and KL", ge=1)
     batch_size: int = option(16, "most sequences per batch", ge=1)
-    max_elements: int = option(
-        65_536, "most sample-steps (S_chunk x B x T) per forward pass", ge=1
-    )
+    max_elements: int = option(65_536, "most sample-steps (S_chunk x B x T) per forward pass", ge=1)
     seed: int = option(0, "random seed; the same seed gives the same numbers", ge=0, le=SEED_MAX)
 
     def validate(self) -> None:

@@ -1,12 +1,17 @@
-"""Shared fixtures: the device option, float64 defaults, and the real data directory."""
+"""Shared fixtures: the device option, float64 for numerical tests, one torch thread, the
+real data directory, a local HTTP server."""
 
 from __future__ import annotations
 
+import functools
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import torch
+
+from tests.helpers import start_server
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -16,6 +21,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def device(request: pytest.FixtureRequest) -> torch.device:
     return torch.device(request.config.getoption("--device"))
+
+
+@pytest.fixture
+def float64(device: torch.device) -> Iterator[None]:
+    """Numerical tests: float64 by default, and tensors created without a device on
+    ``--device``. Use it module-wide with ``pytestmark = pytest.mark.usefixtures("float64")``."""
+    dtype, default = torch.get_default_dtype(), torch.get_default_device()
+    torch.set_default_dtype(torch.float64)
+    torch.set_default_device(device)
+    yield
+    torch.set_default_dtype(dtype)
+    torch.set_default_device(default)
+
+
+@pytest.fixture(autouse=True)
+def single_thread() -> Iterator[None]:
+    """Small LSTMs run far faster on one thread, above all on a shared, busy CPU."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)
 
 
 @pytest.fixture
@@ -37,6 +68,7 @@ def data_dir() -> Path:
     pytest.skip(msg)
 
 
-@pytest.fixture(autouse=True)
-def _seed() -> None:
-    torch.manual_seed(0)
+@pytest.fixture
+def serve(request: pytest.FixtureRequest) -> Callable[[Path], str]:
+    """Start a local HTTP server for a folder; returns its base URL (shut down at the end)."""
+    return functools.partial(start_server, request=request)

@@ -8,10 +8,10 @@ import warnings
 import pytest
 import torch
 
-from lnfmusic.errors import LnfError
 from lnfmusic.checkpoint import load_checkpoint, load_model, save_checkpoint
+from lnfmusic.errors import LnfError
 from lnfmusic.train.loop import fit
-from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
+from tests.helpers import synthetic_music, tiny_run
 
 
 def _one_line(e: pytest.ExceptionInfo, path) -> None:

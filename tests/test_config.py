@@ -8,14 +8,9 @@ from pathlib import Path
 import pytest
 
 from lnfmusic.config import (
-    EvalConfig,
-    RunConfig,
-    SampleConfig,
-    apply_overrides,
     apply_toml,
     preset,
     resolve_config,
-    upgrade_config_dict,
 )
 from lnfmusic.errors import LnfError
 
@@ -27,7 +22,11 @@ def test_priority_preset_then_toml_then_flags(tmp_path: Path) -> None:
         "kl_ramp_epochs = 3\nmax_sequences = 5\n"
     )
     cfg = resolve_config(
-        "music", "af-scf", "tiny", toml, {"model.hidden_size": 40, "train.lr": None, "train.seed": 3}
+        "music",
+        "af-scf",
+        "tiny",
+        toml,
+        {"model.hidden_size": 40, "train.lr": None, "train.seed": 3},
     )
     base = preset("tiny", "music", "af-scf")
     assert cfg.model.name == "af-scf"
@@ -66,5 +65,3 @@ def test_nullable_options_accept_none_only_where_allowed(tmp_path: Path) -> None
     toml.write_text("[model]\nhidden_flow = 'none'\n")
     apply_toml(cfg, toml)
     assert cfg.model.hidden_flow == "none"
-
-

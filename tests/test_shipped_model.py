@@ -11,11 +11,11 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from lnfmusic.checkpoint import load_model
 from lnfmusic.cli.main import cli
 from lnfmusic.config import EvalConfig
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.evaluate import evaluate_checkpoint
-from lnfmusic.checkpoint import load_model
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 DEFAULT = MODELS / "default.pt"

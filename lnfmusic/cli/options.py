@@ -60,7 +60,9 @@ def split_param(param: str) -> tuple[str, str]:
     return section, name
 
 
-def field_options(section: str, specs: Sequence[options.Spec], note: Callable[[str], str]) -> Callable[[F], F]:
+def field_options(
+    section: str, specs: Sequence[options.Spec], note: Callable[[str], str]
+) -> Callable[[F], F]:
     """Add one ``--kebab-name`` option per field (``None`` = not given), named
     :func:`param_name`; ``note(name)`` is appended to each help text."""
 

@@ -94,7 +94,10 @@ def _check_matplotlib() -> None:
 @_sample_option("temperature")
 @_sample_option("threshold", "Play a note when p > THRESHOLD instead of sampling it.")
 @click.option(
-    "--bpm", type=FiniteFloatRange(min=0, min_open=True), default=120.0, help="Tempo in beats per minute."
+    "--bpm",
+    type=FiniteFloatRange(min=0, min_open=True),
+    default=120.0,
+    help="Tempo in beats per minute.",
 )
 @click.option(
     "--program",

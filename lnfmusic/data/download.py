@@ -54,9 +54,7 @@ def _staged(dest: Path) -> Iterator[Path]:
 
 
 def _progress(console: Console, enabled: bool) -> Progress:
-    return progress_bar(
-        console, enabled and console.is_terminal, transfer=True, transient=True
-    )
+    return progress_bar(console, enabled and console.is_terminal, transfer=True, transient=True)
 
 
 def download(

@@ -49,7 +49,10 @@ def evaluate_checkpoint(
         else []
     )
     try:
-        with torch.random.fork_rng(devices=cuda), progress_bar(console, progress, transient=True) as bar:
+        with (
+            torch.random.fork_rng(devices=cuda),
+            progress_bar(console, progress, transient=True) as bar,
+        ):
             for split in config.splits:
                 if split not in dataset.splits:
                     raise LnfError(f"no split {split!r} in dataset {dataset.name}", dataset.source)

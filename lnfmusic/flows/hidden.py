@@ -24,8 +24,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from lnfmusic.nn.made import MADE
 from lnfmusic.flows.transforms import ScalarTransform
+from lnfmusic.nn.made import MADE
 
 
 def _small_init(linear: nn.Linear) -> nn.Linear:

@@ -27,6 +27,7 @@ from lnfmusic.flows.transforms import get_transform
 from lnfmusic.nn.gaussian import standard_normal_log_prob
 from lnfmusic.nn.sequence import length_mask, zero_padding
 
+
 class FlowPrior(nn.Module):
     """``p(z | T)`` for ``z`` of shape ``(B, T, H)``: ``N(0, I)`` noise pushed through a flow
     in time. Padded steps (``t >= length``) are ignored. Works on any device and dtype (those
@@ -117,11 +118,11 @@ def build_prior(
     dropout: float = 0.0,
     max_length: int = 200,
 ) -> FlowPrior:
-    """The prior ``name`` (a key of :data:`lnfmusic.flows.names.PRIORS`): its flow in time, with ``flow_layers``
-    layers of ``hidden_flow`` (default: the prior's own) in hidden, scalar ``transform``
-    (``nlsq`` with ``nlsq_alpha``, or ``affine``), LSTMs of ``num_layers`` x ``hidden_size``
-    with ``dropout``, conditioners of width ``flow_hidden``, positions up to
-    ``max_length``."""
+    """The prior ``name`` (a key of :data:`lnfmusic.flows.names.PRIORS`): its flow in time,
+    with ``flow_layers`` layers of ``hidden_flow`` (default: the prior's own) in hidden,
+    scalar ``transform`` (``nlsq`` with ``nlsq_alpha``, or ``affine``), LSTMs of
+    ``num_layers`` x ``hidden_size`` with ``dropout``, conditioners of width
+    ``flow_hidden``, positions up to ``max_length``."""
     if name not in PRIORS:
         raise ValueError(f"{name!r} has no flow prior; choose {', '.join(PRIORS)}")
     time_kind, default_hidden = PRIORS[name]

@@ -65,9 +65,7 @@ class SequenceModel(nn.Module, ABC):
         self.config = config
 
     @abstractmethod
-    def forward(
-        self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1
-    ) -> ModelOutput:
+    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
         """The training objective on ``batch`` with ``num_samples`` posterior samples."""
 
     @abstractmethod

@@ -320,7 +320,9 @@ def fit(
     if resume:
         config, prior, ckpt = _resumed(config, dataset, run, console)
     else:
-        prior = LengthPrior.for_data(dataset.kind, dataset.lengths("train") + dataset.lengths("valid"))
+        prior = LengthPrior.for_data(
+            dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
+        )
         config = with_data(config, dataset, prior)
     if epochs is not None:
         config.train.epochs = int(epochs)

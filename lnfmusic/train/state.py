@@ -60,6 +60,8 @@ def set_rng_state(state: dict[str, Any]) -> None:
         random.setstate((p["version"], tuple(int(v) for v in p["state"].tolist()), p["gauss"]))
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
 @dataclass
 class TrainState:
     """What a checkpoint must hold to continue a run: epoch epochs and step

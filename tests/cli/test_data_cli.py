@@ -14,7 +14,7 @@ import scipy.io
 from click.testing import CliRunner, Result
 
 from lnfmusic.cli.main import cli
-from tests.data.test_download import start_server
+from tests.helpers import start_server
 
 NAMES = ("jsb", "nottingham", "piano-midi", "musedata", "ptb")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
 import re
 from pathlib import Path
 
@@ -13,55 +12,7 @@ import torch
 from click.testing import CliRunner
 
 from lnfmusic.cli.main import cli
-from lnfmusic.config import preset
-from lnfmusic.data.dataset import load_dataset
-
-JSB_COUNTS = {"train": 229, "valid": 76, "test": 77}
-
-
-def write_jsb_like(folder: Path, seed: int = 0) -> Path:
-    """A ``jsb_chorales.pickle`` with JSB's split sizes but short random 4-voice pieces."""
-    rng = np.random.default_rng(seed)
-    data = {}
-    for split, n in JSB_COUNTS.items():
-        pieces = []
-        for _ in range(n):
-            T = int(rng.integers(4, 12))
-            root = int(rng.integers(48, 60))
-            pieces.append(
-                [
-                    tuple(
-                        int(p)
-                        for p in root + rng.choice([0, 4, 7, 12], 3) + int(rng.integers(0, 3))
-                    )
-                    for _ in range(T)
-                ]
-            )
-        data[split] = pieces
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / "jsb_chorales.pickle", "wb") as f:
-        pickle.dump(data, f)
-    return folder
-
-
-def write_text_lines(path: Path, seed: int = 0) -> Path:
-    rng = np.random.default_rng(seed)
-    words = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran"]
-    lines = [" ".join(rng.choice(words, int(rng.integers(2, 5)))) for _ in range(60)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
-
-
-def train_tiny(spec: str, model: str, run_dir: Path, data_dir: Path | None = None) -> Path:
-    """Train ``model`` (tiny preset, one epoch) on dataset ``spec``; returns ``last.pt``."""
-    from lnfmusic.train.loop import fit
-
-    data = load_dataset(spec, data_dir)
-    data.splits["train"], data.splits["valid"] = data.splits["train"][:24], data.splits["valid"][:8]
-    config = preset("tiny", data.kind, model)
-    config.train.epochs = 1
-    summary = fit(config, data, run_dir, progress=False)
-    return Path(summary["last"])
+from tests.helpers import train_tiny, write_jsb_like, write_text_lines
 
 
 @pytest.fixture(scope="module")

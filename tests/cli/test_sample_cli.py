@@ -10,7 +10,7 @@ import torch
 from click.testing import CliRunner
 
 from lnfmusic.cli.main import cli
-from tests.cli.test_evaluate_cli import train_tiny, write_jsb_like, write_text_lines
+from tests.helpers import train_tiny, write_jsb_like, write_text_lines
 
 
 @pytest.fixture(scope="module")

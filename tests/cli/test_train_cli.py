@@ -8,8 +8,8 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from lnfmusic.cli.main import cli
 from lnfmusic.checkpoint import load_model
+from lnfmusic.cli.main import cli
 from lnfmusic.config import RunConfig
 
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import io
 import shutil
 import socket
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,33 +16,6 @@ from lnfmusic.data.download import ChecksumError, download, download_dataset
 from lnfmusic.errors import LnfError
 
 JSB_SHA = registry.DATASETS["jsb"].forms[0][0].sha256
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
-def start_server(folder: Path, request: pytest.FixtureRequest) -> str:
-    """Serve ``folder`` on 127.0.0.1 (a free port) until the test ends; the base URL."""
-    handler = functools.partial(_QuietHandler, directory=str(folder))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-
-    def stop() -> None:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-    request.addfinalizer(stop)
-    return f"http://127.0.0.1:{server.server_address[1]}"
-
-
-@pytest.fixture
-def serve(request: pytest.FixtureRequest) -> Callable[[Path], str]:
-    """Start a server for a folder; returns its base URL. Shut down by a finaliser."""
-    return functools.partial(start_server, request=request)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -18,7 +19,6 @@ import pytest
 import torch
 from rich.console import Console
 from torch import Tensor, nn
-from pathlib import Path
 
 from lnfmusic.checkpoint import DatasetInfo, ModelBundle
 from lnfmusic.config import EvalConfig, RunConfig
@@ -226,16 +226,10 @@ def test_same_seed_same_numbers_and_global_rng_untouched() -> None:
     torch.manual_seed(123)
     expected_next = torch.rand(3)
     torch.manual_seed(123)
-    a = evaluate(
-        mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=4
-    )
+    a = evaluate(mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=4)
     assert torch.equal(torch.rand(3), expected_next)
-    b = evaluate(
-        mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=4
-    )
-    c = evaluate(
-        mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=5
-    )
+    b = evaluate(mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=4)
+    c = evaluate(mismatched_model(), ckpt, data, ["test", "valid"], num_samples=5, seed=5)
     assert a.to_dict() == b.to_dict()
     assert a.splits["test"].nll != c.splits["test"].nll
 
@@ -253,12 +247,10 @@ def test_chunked_samples_agree_with_unchunked() -> None:
     """Different chunkings draw different noise, so agreement is up to Monte Carlo error;
     with q the exact posterior it is exact (tested above)."""
     data, ckpt = make_data(LENGTHS), make_ckpt(LENGTHS)
-    one = evaluate(
-        mismatched_model(), ckpt, data, num_samples=400, max_elements=1_000_000
-    ).splits["test"]
-    many = evaluate(
-        mismatched_model(), ckpt, data, num_samples=400, max_elements=40
-    ).splits["test"]
+    one = evaluate(mismatched_model(), ckpt, data, num_samples=400, max_elements=1_000_000).splits[
+        "test"
+    ]
+    many = evaluate(mismatched_model(), ckpt, data, num_samples=400, max_elements=40).splits["test"]
     assert one.nll == pytest.approx(many.nll, abs=0.1 * len(LENGTHS))
 
 
@@ -300,9 +292,7 @@ def render(table) -> str:
 
 def test_tables_and_json_carry_the_same_numbers() -> None:
     data, ckpt = make_data(LENGTHS), make_ckpt(LENGTHS)
-    res = evaluate(
-        posterior_model(), ckpt, data, ["test", "valid"], num_samples=2, name="a.pt"
-    )
+    res = evaluate(posterior_model(), ckpt, data, ["test", "valid"], num_samples=2, name="a.pt")
     res.dataset = "jsb"
     other = evaluate(ExactModel(), ckpt, data, num_samples=2, name="b.pt")
     other.dataset = "jsb"

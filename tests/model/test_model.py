@@ -7,11 +7,11 @@ import torch
 
 from lnfmusic.data.batching import make_batch
 from lnfmusic.model.base import count_parameters
-from lnfmusic.model.registry import build_model
 from lnfmusic.model.likelihood import step_log_likelihood
 from lnfmusic.model.lnf.model import LNFModel
 from lnfmusic.model.lstm.model import LSTMBaseline
-from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
+from lnfmusic.model.registry import build_model
+from tests.helpers import random_batch, random_seqs, tiny_config
 
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only", "lstm"]
 KINDS = ["music", "text"]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from lnfmusic.checkpoint import load_model
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.data.length_prior import LengthPrior
-from lnfmusic.checkpoint import load_model
 from lnfmusic.train.loop import fit, validate
 from lnfmusic.train.schedule import kl_weight
-from tests.train.helpers import single_thread, synthetic_music, synthetic_text, tiny_run  # noqa: F401
+from tests.helpers import synthetic_music, synthetic_text, tiny_run
 
 KEYS = {
     "epoch",
@@ -105,7 +105,6 @@ def test_real_jsb_tiny_run(tmp_path: Path, data_dir: Path) -> None:
 
 def test_a_non_finite_gradient_skips_the_batch(tmp_path: Path, monkeypatch) -> None:
     """A finite loss whose gradient is NaN: the step is skipped, parameters stay finite."""
-    from lnfmusic.train import loop
 
     from lnfmusic.train import state
 

@@ -11,7 +11,7 @@ import torch
 from lnfmusic.errors import LnfError
 from lnfmusic.model.lnf.model import LNFModel
 from lnfmusic.train.loop import fit
-from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
+from tests.helpers import synthetic_music, tiny_run
 
 
 def _poison(monkeypatch: pytest.MonkeyPatch, bad) -> list[int]:

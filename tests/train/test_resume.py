@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lnfmusic.train.loop import fit
-from tests.train.helpers import single_thread, synthetic_music, tiny_run  # noqa: F401
+from tests.helpers import synthetic_music, tiny_run
 
 
 @pytest.mark.parametrize("model", ["af-af", "iaf-scf", "lstm"])

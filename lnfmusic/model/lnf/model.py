@@ -14,12 +14,29 @@ import torch
 from torch import Tensor, nn
 
 from lnfmusic.data.batching import Batch
-from lnfmusic.flows.prior import build_prior
+from lnfmusic.flows.prior import FlowPrior, build_prior
 from lnfmusic.model.base import ModelOutput, SequenceModel
 from lnfmusic.model.likelihood import draw, step_log_likelihood
 from lnfmusic.model.lnf.config import LNFConfig
 from lnfmusic.model.lnf.emission import Emission
 from lnfmusic.model.lnf.encoder import Encoder
+
+
+def prior_of(cfg: LNFConfig) -> FlowPrior:
+    """The flow prior an LNF model of ``cfg`` has (freshly initialised)."""
+    return build_prior(
+        cfg.prior,
+        latent_dim=cfg.latent_dim,
+        hidden_size=cfg.hidden_size,
+        num_layers=cfg.num_layers,
+        flow_layers=cfg.flow_layers,
+        flow_hidden=cfg.flow_hidden,
+        transform=cfg.transform,
+        hidden_flow=cfg.resolved_hidden_flow(),
+        nlsq_alpha=cfg.nlsq_alpha,
+        dropout=cfg.prior_dropout,
+        max_length=cfg.max_length,
+    )
 
 
 class LNFModel(SequenceModel):
@@ -36,19 +53,7 @@ class LNFModel(SequenceModel):
         self.embedding = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim) * 0.1)
         self.encoder = Encoder(cfg, self.embedding)
         self.emission = Emission(cfg, self.embedding)
-        self.prior = build_prior(
-            cfg.prior,
-            latent_dim=cfg.latent_dim,
-            hidden_size=cfg.hidden_size,
-            num_layers=cfg.num_layers,
-            flow_layers=cfg.flow_layers,
-            flow_hidden=cfg.flow_hidden,
-            transform=cfg.transform,
-            hidden_flow=cfg.resolved_hidden_flow(),
-            nlsq_alpha=cfg.nlsq_alpha,
-            dropout=cfg.prior_dropout,
-            max_length=cfg.max_length,
-        )
+        self.prior = prior_of(cfg)
 
     def sample_terms(
         self, batch: Batch, num_samples: int, noise: Tensor | None = None
@@ -66,14 +71,14 @@ class LNFModel(SequenceModel):
         log_p = self.prior.log_prob(z, lengths)
         return recon.view(S, B), log_p.view(S, B), log_q.view(S, B)
 
-    def forward(
-        self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1
-    ) -> ModelOutput:
+    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
         """The annealed ELBO with ``num_samples`` draws from q: per sequence ``recon`` =
         E_q log p(x|z) and ``kl`` = E_q[log q - log p(z)], each ``(B,)``, summed over the
         real steps and averaged over the draws."""
         recon, log_p, log_q = self.sample_terms(batch, num_samples)
-        return ModelOutput.from_terms(recon.mean(0), (log_q - log_p).mean(0), batch.lengths, kl_weight)
+        return ModelOutput.from_terms(
+            recon.mean(0), (log_q - log_p).mean(0), batch.lengths, kl_weight
+        )
 
     def log_weights(self, batch: Batch, num_samples: int) -> Tensor:
         """Importance weights ``log p(x|z_s) + log p(z_s) - log q(z_s|x)``, ``(S, B)``."""

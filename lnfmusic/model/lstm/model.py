@@ -56,9 +56,7 @@ class LSTMBaseline(SequenceModel):
         ll = step_log_likelihood(self._logits(out), batch.x, self.kind)
         return (ll * batch.mask.to(ll.dtype)).sum(1)
 
-    def forward(
-        self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1
-    ) -> ModelOutput:
+    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
         """``recon`` = exact ``log p(x | T)``, ``kl`` = 0, each ``(B,)``; the weight and the
         number of samples do not matter."""
         recon = self.log_prob(batch)

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from lnfmusic.model.lnf.emission import Emission
-from tests.model.helpers import single_thread, tiny_config  # noqa: F401
+from tests.helpers import tiny_config
 
 
 def make_emission(kind: str = "music") -> Emission:

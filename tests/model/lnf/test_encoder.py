@@ -8,7 +8,7 @@ from torch import nn
 
 from lnfmusic.model.likelihood import embed_inputs
 from lnfmusic.model.lnf.encoder import Encoder
-from tests.model.helpers import random_batch, single_thread, tiny_config  # noqa: F401
+from tests.helpers import random_batch, tiny_config
 
 
 def make_encoder(kind: str = "music") -> Encoder:

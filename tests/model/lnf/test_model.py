@@ -7,10 +7,10 @@ import torch
 
 from lnfmusic.data.batching import make_batch
 from lnfmusic.model.base import count_parameters
-from lnfmusic.model.registry import build_model, config_for
 from lnfmusic.model.lnf.model import LNFModel
 from lnfmusic.model.lstm.model import LSTMBaseline
-from tests.model.helpers import random_batch, random_seqs, single_thread, tiny_config  # noqa: F401
+from lnfmusic.model.registry import build_model, config_for
+from tests.helpers import random_batch, random_seqs, tiny_config
 
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]
 

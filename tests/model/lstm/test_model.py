@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from lnfmusic.data.batching import make_batch
-from lnfmusic.model.likelihood import embed_inputs
-from lnfmusic.model.likelihood import step_log_likelihood
+from lnfmusic.model.likelihood import embed_inputs, step_log_likelihood
 from lnfmusic.model.lstm.model import LSTMBaseline
-from tests.model.helpers import random_batch, single_thread, tiny_config  # noqa: F401
+from tests.helpers import random_batch, tiny_config
 
 
 def make_lstm(kind: str = "music", vocab: int = 5) -> LSTMBaseline:
