@@ -5,17 +5,25 @@ from __future__ import annotations
 
 import functools
 import http.server
+import math
 import pickle
 import threading
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 import torch
+from torch import Tensor, nn
 
-from lnfmusic.config import RunConfig, preset
+from lnfmusic.checkpoint import DatasetInfo, ModelBundle
+from lnfmusic.config import EvalConfig, RunConfig, preset
 from lnfmusic.data.batching import Batch, make_batch
 from lnfmusic.data.dataset import SequenceDataset, load_dataset
+from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.evaluate import evaluate_checkpoint
+from lnfmusic.model.base import ModelOutput, SequenceModel
 from lnfmusic.model.config import ModelConfig
 
 # ----------------------------------------------------------------------------------------
@@ -178,3 +186,137 @@ def start_server(folder: Path, request: pytest.FixtureRequest) -> str:
 
     request.addfinalizer(stop)
     return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+# ----------------------------------------------------------------------------------------
+# A latent model whose likelihood is known in closed form (evaluation tests)
+#
+# z_t ~ N(0, 1), x_t | z_t ~ N(z_t, sigma^2) (one real number per step), so p(x_t) =
+# N(0, 1 + sigma^2); the proposal is q(z_t | x_t) = N(a x_t, s^2). With a = 1 / (1 + sigma^2)
+# and s^2 = sigma^2 / (1 + sigma^2) q is the exact posterior and every importance weight
+# equals log p(x).
+
+SIGMA2 = 0.5
+LOG2PI = math.log(2 * math.pi)
+
+
+def normal_logpdf(x: Tensor, mean: Tensor | float, var: Tensor | float) -> Tensor:
+    var = torch.as_tensor(var, dtype=torch.float64)
+    return -0.5 * (LOG2PI + torch.log(var) + (x - mean) ** 2 / var)
+
+
+@dataclass
+class FakeConfig(ModelConfig):
+    family: ClassVar[str] = "fake"
+    label: str = "fake"
+
+    @property
+    def name(self) -> str:
+        return self.label
+
+
+class GaussianModel(SequenceModel):
+    """The linear-Gaussian latent model of the module docstring (a SequenceModel)."""
+
+    def __init__(self, a: float, s: float, name: str = "fake"):
+        super().__init__(FakeConfig(label=name))
+        self.a, self.s = a, s
+        self.dummy = nn.Parameter(torch.zeros(()))  # gives the model a device
+
+    @staticmethod
+    def values(batch: Batch) -> Tensor:
+        x = batch.x.double()
+        return x[..., 0] if x.dim() == 3 else x
+
+    def _terms(self, batch: Batch, S: int) -> tuple[Tensor, Tensor, Tensor]:
+        x, mask = self.values(batch), batch.mask.double()
+        z = self.a * x + self.s * torch.randn((S, *x.shape), dtype=torch.float64)
+        recon = (normal_logpdf(x, z, SIGMA2) * mask).sum(-1)
+        log_p = (normal_logpdf(z, 0.0, 1.0) * mask).sum(-1)
+        log_q = (normal_logpdf(z, self.a * x, self.s**2) * mask).sum(-1)
+        return recon, log_p, log_q
+
+    def log_weights(self, batch: Batch, num_samples: int) -> Tensor:
+        recon, log_p, log_q = self._terms(batch, num_samples)
+        return recon + log_p - log_q
+
+    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
+        recon, log_p, log_q = self._terms(batch, num_samples)
+        return ModelOutput.from_terms(recon.mean(0), (log_q - log_p).mean(0), batch.lengths)
+
+    def generate(self, lengths, temperature=1.0, threshold=None, generator=None) -> Tensor:
+        raise NotImplementedError
+
+
+class ExactModel(GaussianModel):
+    """The same p(x), evaluated exactly, posing as the LSTM baseline: log_weights is (1, B)."""
+
+    exact = True
+
+    def __init__(self) -> None:
+        super().__init__(0.0, 1.0, name="lstm")
+
+    def log_weights(self, batch: Batch, num_samples: int = 1) -> Tensor:
+        x = self.values(batch)
+        return (normal_logpdf(x, 0.0, 1 + SIGMA2) * batch.mask.double()).sum(-1)[None]
+
+    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
+        lp = self.log_weights(batch)[0]
+        return ModelOutput.from_terms(lp, torch.zeros_like(lp), batch.lengths)
+
+
+def posterior_model() -> GaussianModel:
+    return GaussianModel(1 / (1 + SIGMA2), math.sqrt(SIGMA2 / (1 + SIGMA2)))
+
+
+def mismatched_model() -> GaussianModel:
+    return GaussianModel(0.4, 0.9)
+
+
+def make_data(lengths: list[int], kind: str = "music", seed: int = 0) -> SequenceDataset:
+    rng = np.random.default_rng(seed)
+    if kind == "music":
+        seqs = [rng.normal(size=(T, 1)).astype(np.float32) for T in lengths]
+    else:
+        seqs = [rng.integers(-2, 3, size=T).astype(np.int64) for T in lengths]
+    return SequenceDataset("fake", kind, {"test": seqs, "valid": seqs[:2]}, {}, "memory")
+
+
+def make_ckpt(lengths: list[int]) -> LengthPrior:
+    """The length prior a checkpoint of a model trained on ``lengths`` would carry."""
+    return LengthPrior.from_lengths(lengths, smoothing=1.0, extend=1.25)
+
+
+def evaluate(model, prior, data, splits="test", name="", **kwargs):
+    """``evaluate_checkpoint`` on a bundle of ``model`` with p(T) ``prior``; ``kwargs`` are
+    :class:`EvalConfig` fields."""
+    splits = (splits,) if isinstance(splits, str) else tuple(splits)
+    info = DatasetInfo("fake", "music", {}, prior)
+    config = RunConfig(dataset="fake", preset="tiny", model=model.config)
+    bundle = ModelBundle(model, config, info, Path(name) if name else None)
+    return evaluate_checkpoint(bundle, data, EvalConfig(splits=splits, **kwargs))
+
+
+def exact_log_p(data: SequenceDataset, split: str = "test") -> np.ndarray:
+    """log p(x_i | T_i) in closed form, from the float32 values the batches carry."""
+    out = []
+    for seq in data.splits[split]:
+        x = torch.from_numpy(np.asarray(seq, dtype=np.float32).astype(np.float64)).reshape(-1)
+        out.append(float(normal_logpdf(x, 0.0, 1 + SIGMA2).sum()))
+    return np.array(out)
+
+
+def analytic_elbo_terms(data: SequenceDataset, a: float, s: float) -> tuple[float, float]:
+    """Sum over sequences of E_q log p(x|z) and of KL(q || p(z)), in closed form."""
+    recon = kl = 0.0
+    for seq in data.splits["test"]:
+        x = np.asarray(seq, dtype=np.float32).astype(np.float64).reshape(-1)
+        m = a * x
+        recon += float(
+            np.sum(-0.5 * (LOG2PI + math.log(SIGMA2)) - ((x - m) ** 2 + s**2) / (2 * SIGMA2))
+        )
+        kl += float(np.sum(-0.5 * math.log(s**2) - 0.5 + (m**2 + s**2) / 2))
+    return recon, kl
+
+
+LENGTHS = [5, 9, 3, 12, 7, 7, 2]

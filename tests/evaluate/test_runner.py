@@ -8,159 +8,22 @@ every importance weight equals ``log p(x)``.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar
 
-import numpy as np
 import pytest
 import torch
-from rich.console import Console
-from torch import Tensor, nn
 
-from lnfmusic.checkpoint import DatasetInfo, ModelBundle
-from lnfmusic.config import EvalConfig, RunConfig
-from lnfmusic.data.batching import Batch
-from lnfmusic.data.dataset import SequenceDataset
-from lnfmusic.data.length_prior import LengthPrior
-from lnfmusic.evaluate import (
-    evaluate_checkpoint,
-    grid_rows,
-    grid_table,
-    reference_table,
-    result_table,
-    results_json,
+from tests.helpers import (
+    LENGTHS,
+    ExactModel,
+    analytic_elbo_terms,
+    evaluate,
+    exact_log_p,
+    make_ckpt,
+    make_data,
+    mismatched_model,
+    posterior_model,
 )
-from lnfmusic.evaluate.estimators import LogMeanExp, budget_batches
-from lnfmusic.model.base import ModelOutput, SequenceModel
-from lnfmusic.model.config import ModelConfig
-
-SIGMA2 = 0.5
-LOG2PI = math.log(2 * math.pi)
-
-
-def normal_logpdf(x: Tensor, mean: Tensor | float, var: Tensor | float) -> Tensor:
-    var = torch.as_tensor(var, dtype=torch.float64)
-    return -0.5 * (LOG2PI + torch.log(var) + (x - mean) ** 2 / var)
-
-
-@dataclass
-class FakeConfig(ModelConfig):
-    family: ClassVar[str] = "fake"
-    label: str = "fake"
-
-    @property
-    def name(self) -> str:
-        return self.label
-
-
-class GaussianModel(SequenceModel):
-    """The linear-Gaussian latent model of the module docstring (a SequenceModel)."""
-
-    def __init__(self, a: float, s: float, name: str = "fake"):
-        super().__init__(FakeConfig(label=name))
-        self.a, self.s = a, s
-        self.dummy = nn.Parameter(torch.zeros(()))  # gives the model a device
-
-    @staticmethod
-    def values(batch: Batch) -> Tensor:
-        x = batch.x.double()
-        return x[..., 0] if x.dim() == 3 else x
-
-    def _terms(self, batch: Batch, S: int) -> tuple[Tensor, Tensor, Tensor]:
-        x, mask = self.values(batch), batch.mask.double()
-        z = self.a * x + self.s * torch.randn((S, *x.shape), dtype=torch.float64)
-        recon = (normal_logpdf(x, z, SIGMA2) * mask).sum(-1)
-        log_p = (normal_logpdf(z, 0.0, 1.0) * mask).sum(-1)
-        log_q = (normal_logpdf(z, self.a * x, self.s**2) * mask).sum(-1)
-        return recon, log_p, log_q
-
-    def log_weights(self, batch: Batch, num_samples: int) -> Tensor:
-        recon, log_p, log_q = self._terms(batch, num_samples)
-        return recon + log_p - log_q
-
-    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
-        recon, log_p, log_q = self._terms(batch, num_samples)
-        return ModelOutput.from_terms(recon.mean(0), (log_q - log_p).mean(0), batch.lengths)
-
-    def generate(self, lengths, temperature=1.0, threshold=None, generator=None) -> Tensor:
-        raise NotImplementedError
-
-
-class ExactModel(GaussianModel):
-    """The same p(x), evaluated exactly, posing as the LSTM baseline: log_weights is (1, B)."""
-
-    exact = True
-
-    def __init__(self) -> None:
-        super().__init__(0.0, 1.0, name="lstm")
-
-    def log_weights(self, batch: Batch, num_samples: int = 1) -> Tensor:
-        x = self.values(batch)
-        return (normal_logpdf(x, 0.0, 1 + SIGMA2) * batch.mask.double()).sum(-1)[None]
-
-    def forward(self, batch: Batch, *, kl_weight: float = 1.0, num_samples: int = 1) -> ModelOutput:
-        lp = self.log_weights(batch)[0]
-        return ModelOutput.from_terms(lp, torch.zeros_like(lp), batch.lengths)
-
-
-def posterior_model() -> GaussianModel:
-    return GaussianModel(1 / (1 + SIGMA2), math.sqrt(SIGMA2 / (1 + SIGMA2)))
-
-
-def mismatched_model() -> GaussianModel:
-    return GaussianModel(0.4, 0.9)
-
-
-def make_data(lengths: list[int], kind: str = "music", seed: int = 0) -> SequenceDataset:
-    rng = np.random.default_rng(seed)
-    if kind == "music":
-        seqs = [rng.normal(size=(T, 1)).astype(np.float32) for T in lengths]
-    else:
-        seqs = [rng.integers(-2, 3, size=T).astype(np.int64) for T in lengths]
-    return SequenceDataset("fake", kind, {"test": seqs, "valid": seqs[:2]}, {}, "memory")
-
-
-def make_ckpt(lengths: list[int]) -> LengthPrior:
-    """The length prior a checkpoint of a model trained on ``lengths`` would carry."""
-    return LengthPrior.from_lengths(lengths, smoothing=1.0, extend=1.25)
-
-
-def evaluate(model, prior, data, splits="test", name="", **kwargs):
-    """``evaluate_checkpoint`` on a bundle of ``model`` with p(T) ``prior``; ``kwargs`` are
-    :class:`EvalConfig` fields."""
-    splits = (splits,) if isinstance(splits, str) else tuple(splits)
-    info = DatasetInfo("fake", "music", {}, prior)
-    config = RunConfig(dataset="fake", preset="tiny", model=model.config)
-    bundle = ModelBundle(model, config, info, Path(name) if name else None)
-    return evaluate_checkpoint(bundle, data, EvalConfig(splits=splits, **kwargs))
-
-
-def exact_log_p(data: SequenceDataset, split: str = "test") -> np.ndarray:
-    """log p(x_i | T_i) in closed form, from the float32 values the batches carry."""
-    out = []
-    for seq in data.splits[split]:
-        x = torch.from_numpy(np.asarray(seq, dtype=np.float32).astype(np.float64)).reshape(-1)
-        out.append(float(normal_logpdf(x, 0.0, 1 + SIGMA2).sum()))
-    return np.array(out)
-
-
-def analytic_elbo_terms(data: SequenceDataset, a: float, s: float) -> tuple[float, float]:
-    """Sum over sequences of E_q log p(x|z) and of KL(q || p(z)), in closed form."""
-    recon = kl = 0.0
-    for seq in data.splits["test"]:
-        x = np.asarray(seq, dtype=np.float32).astype(np.float64).reshape(-1)
-        m = a * x
-        recon += float(
-            np.sum(-0.5 * (LOG2PI + math.log(SIGMA2)) - ((x - m) ** 2 + s**2) / (2 * SIGMA2))
-        )
-        kl += float(np.sum(-0.5 * math.log(s**2) - 0.5 + (m**2 + s**2) / 2))
-    return recon, kl
-
-
-LENGTHS = [5, 9, 3, 12, 7, 7, 2]
 
 
 @pytest.mark.parametrize("samples,max_elements", [(1, 10_000), (7, 10_000), (7, 13)])
@@ -234,15 +97,6 @@ def test_same_seed_same_numbers_and_global_rng_untouched() -> None:
     assert a.splits["test"].nll != c.splits["test"].nll
 
 
-def test_running_logmeanexp_equals_one_shot() -> None:
-    w = torch.randn(23, 4, dtype=torch.float64) * 30
-    acc = LogMeanExp()
-    for chunk in torch.split(w, [5, 1, 10, 7]):
-        acc.add(chunk)
-    expected = torch.logsumexp(w, 0) - math.log(23)
-    assert torch.allclose(acc.value(), expected, rtol=0, atol=1e-12)
-
-
 def test_chunked_samples_agree_with_unchunked() -> None:
     """Different chunkings draw different noise, so agreement is up to Monte Carlo error;
     with q the exact posterior it is exact (tested above)."""
@@ -252,17 +106,6 @@ def test_chunked_samples_agree_with_unchunked() -> None:
     ]
     many = evaluate(mismatched_model(), ckpt, data, num_samples=400, max_elements=40).splits["test"]
     assert one.nll == pytest.approx(many.nll, abs=0.1 * len(LENGTHS))
-
-
-def test_budget_batches_cover_each_sequence_once_within_budget() -> None:
-    rng = np.random.default_rng(1)
-    seqs = [np.zeros((int(T), 1), np.float32) for T in rng.integers(1, 60, size=40)]
-    seen = []
-    for batch in budget_batches(seqs, batch_size=6, max_elements=100):
-        assert len(batch) <= 6
-        assert len(batch) == 1 or len(batch) * int(batch.lengths.max()) <= 100
-        seen += batch.index.tolist()
-    assert sorted(seen) == list(range(40))
 
 
 def test_exact_model_reports_exact() -> None:
@@ -282,45 +125,3 @@ def test_bad_split_and_samples_are_one_line_errors() -> None:
         evaluate(posterior_model(), ckpt, data, "train")
     with pytest.raises(LnfError, match="at least 1"):
         evaluate(posterior_model(), ckpt, data, num_samples=0)
-
-
-def render(table) -> str:
-    console = Console(record=True, width=200)
-    console.print(table)
-    return console.export_text()
-
-
-def test_tables_and_json_carry_the_same_numbers() -> None:
-    data, ckpt = make_data(LENGTHS), make_ckpt(LENGTHS)
-    res = evaluate(posterior_model(), ckpt, data, ["test", "valid"], num_samples=2, name="a.pt")
-    res.dataset = "jsb"
-    other = evaluate(ExactModel(), ckpt, data, num_samples=2, name="b.pt")
-    other.dataset = "jsb"
-    m = res.splits["test"].metrics()
-    text = render(result_table(res))
-    assert f"{m['nll_paper']:.3f}" in text and f"{m['nll_frame']:.3f}" in text
-    assert "valid" in text and "paper" in text and "per-frame" in text
-
-    grid = render(grid_table([res, other]))
-    assert "JSB" in grid and "RNN-NADE (paper)" in grid and "5.19" in grid
-    assert f"{m['nll_paper']:.3f}" in grid
-    assert f"{other.splits['test'].metrics()['nll_paper']:.3f}" in grid
-
-    doc = json.loads(results_json([res, other]))
-    assert doc["results"][0]["splits"]["test"]["nll_paper"] == m["nll_paper"]
-    assert doc["results"][1]["splits"]["test"]["samples"] == "exact"
-    assert doc["grid"]["splits"]["test"] == grid_rows([res, other])
-    assert doc["reference"]["LNF AF/AF"]["JSB"] == 6.53
-
-
-def test_reference_table_has_the_papers_rows() -> None:
-    ref = reference_table()
-    assert ref["LNF IAF/SCF"] == {
-        "Nottingham": 2.54,
-        "Piano": 8.25,
-        "MuseData": 7.06,
-        "JSB": 6.59,
-        "PTB (bpc)": 1.63,
-    }
-    assert ref["LSTM (sentence-wise)"] == {"PTB (bpc)": 1.41}
-    assert ref["DMM"]["Piano"] == 7.83

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lnfmusic.flows import affine, nlsq
 from lnfmusic.flows.transforms import get_transform
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def test_round_trip_and_log_det() -> None:
     gen = torch.Generator().manual_seed(0)
-    z = torch.randn(7, 3, dtype=torch.float64, generator=gen)
-    raw = torch.randn(7, 3, 2, dtype=torch.float64, generator=gen) * 3
+    z = torch.randn(7, 3, generator=gen)
+    raw = torch.randn(7, 3, 2, generator=gen) * 3
     eps, ladj = affine.inverse(z, raw)
     z2, ladj_f = affine.forward(eps, raw)
     torch.testing.assert_close(z2, z, rtol=1e-13, atol=1e-13)
@@ -25,9 +28,9 @@ def test_round_trip_and_log_det() -> None:
 def test_affine_is_nlsq_with_c_zero() -> None:
     """With ``c = 0`` NLSq reduces to ``a + b z``: the two transforms must agree."""
     gen = torch.Generator().manual_seed(1)
-    z = torch.randn(50, dtype=torch.float64, generator=gen)
-    a, s = torch.randn(2, 50, dtype=torch.float64, generator=gen)
-    raw_nlsq = torch.stack([a, s, torch.zeros(50, dtype=torch.float64), s, a], -1)
+    z = torch.randn(50, generator=gen)
+    a, s = torch.randn(2, 50, generator=gen)
+    raw_nlsq = torch.stack([a, s, torch.zeros(50), s, a], -1)
     eps_n, ladj_n = nlsq.inverse(z, raw_nlsq)
     eps_a, ladj_a = affine.inverse(z, torch.stack([a, s], -1))
     torch.testing.assert_close(eps_n, eps_a, rtol=1e-13, atol=1e-13)

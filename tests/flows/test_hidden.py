@@ -9,6 +9,8 @@ from torch.autograd.functional import jacobian
 from lnfmusic.flows.hidden import CouplingLayer, HiddenFlow
 from lnfmusic.flows.transforms import get_transform
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 H, C = 5, 3
 KINDS = ["af", "scf", "none"]
 TRANSFORMS = ["nlsq", "affine"]
@@ -17,7 +19,7 @@ TRANSFORMS = ["nlsq", "affine"]
 def make_flow(kind: str, K: int, transform: str, scale: float = 0.3, hidden: int = 8) -> HiddenFlow:
     """A float64 flow with moderately random parameters (the default init is near the
     identity, which would hide mistakes in the order reversal or the log-det)."""
-    flow = HiddenFlow(kind, H, C, hidden, K, get_transform(transform)).double()
+    flow = HiddenFlow(kind, H, C, hidden, K, get_transform(transform))
     gen = torch.Generator().manual_seed(K * 7 + len(kind))
     with torch.no_grad():
         for p in flow.parameters():
@@ -27,8 +29,8 @@ def make_flow(kind: str, K: int, transform: str, scale: float = 0.3, hidden: int
 
 def inputs(batch: tuple[int, ...] = (4,)) -> tuple[torch.Tensor, torch.Tensor]:
     gen = torch.Generator().manual_seed(1)
-    z = torch.randn(*batch, H, generator=gen, dtype=torch.float64)
-    ctx = torch.randn(*batch, C, generator=gen, dtype=torch.float64)
+    z = torch.randn(*batch, H, generator=gen)
+    ctx = torch.randn(*batch, C, generator=gen)
     return z, ctx
 
 
@@ -93,7 +95,7 @@ def test_stacked_layers_mix_every_dimension(kind: str, K: int) -> None:
 def test_every_parameter_and_input_gets_a_gradient(kind: str, transform: str) -> None:
     """Default init (near identity), both directions: no detached path anywhere."""
     torch.manual_seed(0)
-    flow = HiddenFlow(kind, H, C, 8, 2, get_transform(transform)).double()
+    flow = HiddenFlow(kind, H, C, 8, 2, get_transform(transform))
     for direction in ("inverse", "forward"):
         flow.zero_grad()
         z, ctx = inputs((3,))
@@ -112,7 +114,7 @@ def test_coupling_pass_through_half_feeds_the_conditioner(transform: str) -> Non
     """The reference code lost the gradient of the pass-through half; here ``eps_change``
     must depend on ``z_keep`` through the conditioner (off-diagonal Jacobian block) in both
     directions, and the kept half is copied exactly."""
-    layer = CouplingLayer(H, C, 8, get_transform(transform)).double()
+    layer = CouplingLayer(H, C, 8, get_transform(transform))
     z, ctx = inputs((1,))
     z, ctx = z[0], ctx[0]
     k = H // 2

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lnfmusic.flows import nlsq
+
+pytestmark = pytest.mark.usefixtures("float64")
 
 ALPHA = nlsq.DEFAULT_ALPHA
 
@@ -73,7 +76,7 @@ any_rows = st.one_of(moderate_rows, extreme_rows)
 
 
 def _split(rows: list[tuple[float, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
-    t = torch.tensor(rows, dtype=torch.float64)
+    t = torch.tensor(rows)
     return t[:, 5], t[:, :5]
 
 
@@ -137,9 +140,9 @@ def test_forward_ladj_is_minus_inverse_ladj(rows: list[tuple[float, ...]]) -> No
 def test_slope_lower_bound_is_attained_at_the_extreme_c() -> None:
     """With ``|c|`` at its bound the smallest slope is ``(1 - alpha) b`` (at ``u = 1/sqrt 3``
     for ``c > 0``): the constraint is tight, not just sufficient."""
-    raw = torch.tensor([[0.3, 0.7, 40.0, -0.4, 0.2]], dtype=torch.float64)  # tanh(40) = 1
+    raw = torch.tensor([[0.3, 0.7, 40.0, -0.4, 0.2]])  # tanh(40) = 1
     _, b, _, d, g = nlsq.constrain(raw)
-    u = torch.tensor([1.0 / math.sqrt(3.0)], dtype=torch.float64)
+    u = torch.tensor([1.0 / math.sqrt(3.0)])
     _, log_slope = nlsq.inverse((u - g) / d, raw)
     torch.testing.assert_close(log_slope.exp(), b * (1.0 - ALPHA), rtol=1e-12, atol=0.0)
 
@@ -148,7 +151,7 @@ def _raw_for(a: float, b: float, c: float, d: float, g: float) -> torch.Tensor:
     """Raw parameters that ``constrain`` maps to (a, b, c, d, g)."""
     t = c * d / (ALPHA * nlsq.C_BOUND * b)
     assert abs(t) < 1
-    return torch.tensor([[a, math.log(b), math.atanh(t), math.log(d), g]], dtype=torch.float64)
+    return torch.tensor([[a, math.log(b), math.atanh(t), math.log(d), g]])
 
 
 def test_c_zero_is_affine() -> None:
@@ -156,14 +159,13 @@ def test_c_zero_is_affine() -> None:
     ``q = 0``, ``p = 1`` case of the depressed cubic."""
     raw = torch.tensor(
         [[1.5, 0.3, 0.0, -0.2, 2.0], [-3.0, -2.0, 0.0, 1.5, -7.0], [0.0, 0.0, 0.0, 0.0, 0.0]],
-        dtype=torch.float64,
     )
     a, b, _, d, g = nlsq.constrain(raw)
     y = torch.stack(
         [
             a[0] - b[0] * g[0] / d[0],
-            torch.tensor(4.0, dtype=torch.float64),
-            torch.tensor(0.0, dtype=torch.float64),
+            torch.tensor(4.0),
+            torch.tensor(0.0),
         ]
     )
     torch.testing.assert_close(root(y, raw), (y - a) / b, rtol=1e-14, atol=1e-14)
@@ -177,8 +179,8 @@ def test_q_zero_with_p_not_one() -> None:
         c = 2.0 * b * u0 * (1 + u0 * u0) / d
         raw = _raw_for(a, b, c, d, g)
         k = 3.0 * b * u0
-        y = torch.tensor([a + (k - b * g) / d], dtype=torch.float64)
-        expected = torch.tensor([(u0 - g) / d], dtype=torch.float64)
+        y = torch.tensor([a + (k - b * g) / d])
+        expected = torch.tensor([(u0 - g) / d])
         torch.testing.assert_close(root(y, raw), expected, rtol=1e-13, atol=1e-13)
 
 
@@ -195,7 +197,7 @@ def test_p_near_zero() -> None:
                 raws.append(_raw_for(a, b, c, d, g)[0])
                 ys.append(a + (k - b * g) / d)
     raw = torch.stack(raws)
-    y = torch.tensor(ys, dtype=torch.float64)
+    y = torch.tensor(ys)
     z, ref = root(y, raw), bisect(y, raw)
     assert ((z - ref).abs() / scale_of(ref, y, raw)).max() < 1e-12
 
@@ -204,10 +206,8 @@ def test_depressed_cubic_degenerate_cases() -> None:
     """The closed form alone (no Newton polish) on the guarded cases: ``p = q = 0``,
     ``q = 0`` with ``p > 0``, tiny ``p`` of either sign, and ``p < 0`` at the unique-root
     boundary where round-off pushes the acosh argument below 1."""
-    p = torch.tensor([0.0, 0.5, 1e-14, -1e-14, 1e-300, -3.0, -3.0, -2.0], dtype=torch.float64)
-    q = torch.tensor(
-        [0.0, 0.0, 1e-3, -1e-3, 2.0, 2.0 * (1 + 1e-15), -2.0, 1e5], dtype=torch.float64
-    )
+    p = torch.tensor([0.0, 0.5, 1e-14, -1e-14, 1e-300, -3.0, -3.0, -2.0])
+    q = torch.tensor([0.0, 0.0, 1e-3, -1e-3, 2.0, 2.0 * (1 + 1e-15), -2.0, 1e5])
     s = nlsq._depressed_cubic_root(p, q)
     assert torch.isfinite(s).all()
     residual = s**3 + p * s + q
@@ -217,19 +217,19 @@ def test_depressed_cubic_degenerate_cases() -> None:
 def test_acosh_argument_round_off_in_far_tails() -> None:
     """Far tails (huge ``|y|``): the acosh argument tends to 1 from above and round-off can
     push it below; the root must stay finite and correct."""
-    raw = torch.tensor([[0.0, 0.0, 3.0, 0.0, 0.0]], dtype=torch.float64).repeat(8, 1)
-    y = torch.tensor([1e3, -1e3, 1e6, -1e6, 1e9, -1e9, 1e12, -1e12], dtype=torch.float64)
+    raw = torch.tensor([[0.0, 0.0, 3.0, 0.0, 0.0]]).repeat(8, 1)
+    y = torch.tensor([1e3, -1e3, 1e6, -1e6, 1e9, -1e9, 1e12, -1e12])
     z = root(y, raw)
     assert torch.isfinite(z).all()
     assert ((z - bisect(y, raw)).abs() / scale_of(z, y, raw)).max() < 1e-12
 
 
 def test_alpha_is_honoured() -> None:
-    raw = torch.tensor([[0.1, 0.2, 5.0, 0.3, -0.1]], dtype=torch.float64)
+    raw = torch.tensor([[0.1, 0.2, 5.0, 0.3, -0.1]])
     for alpha in (0.5, 0.95, 0.999):
         _, b, c, d, _ = nlsq.constrain(raw, alpha)
         assert float(c.abs() / (b / d)) < alpha * nlsq.C_BOUND
-        y = torch.tensor([0.37], dtype=torch.float64)
+        y = torch.tensor([0.37])
         z = root(y, raw, alpha)
         torch.testing.assert_close(F(z, raw, alpha), y, rtol=1e-13, atol=1e-13)
         torch.testing.assert_close(z, bisect(y, raw, alpha), rtol=1e-12, atol=1e-12)
@@ -238,8 +238,9 @@ def test_alpha_is_honoured() -> None:
 def test_float32_in_float32_out() -> None:
     """float32 in, float32 out; the float64 solve makes the round trip float32-accurate."""
     g = torch.Generator().manual_seed(3)
-    raw = torch.randn(4096, 5, generator=g) * torch.tensor([2.0, 1.0, 3.0, 1.0, 2.0])
-    y = torch.randn(4096, generator=g) * 5
+    f32 = torch.float32
+    raw = torch.randn(4096, 5, generator=g, dtype=f32) * torch.tensor([2.0, 1, 3, 1, 2], dtype=f32)
+    y = torch.randn(4096, generator=g, dtype=f32) * 5
     z, ladj = nlsq.forward(y, raw)
     assert z.dtype == torch.float32 and ladj.dtype == torch.float32
     y2, log_slope = nlsq.inverse(z, raw)
@@ -253,8 +254,8 @@ def test_sampling_direction_gradients_are_the_implicit_ones() -> None:
     """``z = F^{-1}(y; theta)``: ``dz/dy = 1 / F'(z)`` and ``dz/dtheta = -dF/dtheta / F'(z)``
     (implicit function theorem), finite everywhere."""
     gen = torch.Generator().manual_seed(0)
-    raw = torch.randn(10, 5, dtype=torch.float64, generator=gen).requires_grad_(True)
-    y = torch.randn(10, dtype=torch.float64, generator=gen).requires_grad_(True)
+    raw = torch.randn(10, 5, generator=gen).requires_grad_(True)
+    y = torch.randn(10, generator=gen).requires_grad_(True)
     z, _ = nlsq.forward(y, raw)
     gy, graw = torch.autograd.grad(z.sum(), (y, raw))
     zd = z.detach()

@@ -10,6 +10,8 @@ from torch.autograd.functional import jacobian
 
 from lnfmusic.flows.prior import FlowPrior, build_prior
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 H = 3
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]
 CASES = [
@@ -32,7 +34,7 @@ def make_prior(
     """A small float64 prior in eval mode with moderately random weights (the default init
     is close to the identity and would hide mistakes)."""
     torch.manual_seed(seed)
-    prior = small_prior(model, transform, hidden_flow, dropout).double()
+    prior = small_prior(model, transform, hidden_flow, dropout)
     gen = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         for p in prior.parameters():
@@ -59,7 +61,7 @@ def small_prior(
 
 def noise(B: int, T: int, seed: int = 2) -> torch.Tensor:
     gen = torch.Generator().manual_seed(seed)
-    return torch.randn(B, T, H, generator=gen, dtype=torch.float64)
+    return torch.randn(B, T, H, generator=gen)
 
 
 def std_normal(eps: torch.Tensor) -> torch.Tensor:
@@ -174,7 +176,7 @@ def test_padding_invariance(model: str) -> None:
 def test_gradient_on_every_parameter(model: str, transform: str, hidden: str | None) -> None:
     """Default init, training mode: both the density and the sampling direction reach every
     parameter (and the input)."""
-    prior = small_prior(model, transform, hidden).double().train()
+    prior = small_prior(model, transform, hidden).train()
     lengths = torch.tensor([4, 2])
     z = noise(2, 4).requires_grad_(True)
     prior.log_prob(z, lengths).sum().backward()
@@ -226,8 +228,8 @@ def test_dropout_is_active_in_training_only(model: str) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_float32_and_device(model: str, device: torch.device) -> None:
-    """The default dtype on the requested device: finite, consistent densities."""
-    prior = small_prior(model).to(device).eval()
+    """float32 on the requested device: finite, consistent densities."""
+    prior = small_prior(model).float().to(device).eval()
     lengths = torch.tensor([7, 5])
     z, lp = prior.sample(lengths, generator=torch.Generator().manual_seed(0))
     assert z.dtype == torch.float32 and torch.isfinite(lp).all()

@@ -9,12 +9,14 @@ from lnfmusic.flows.hidden import HiddenFlow
 from lnfmusic.flows.time import TIME_FLOWS, TimeFlow
 from lnfmusic.flows.transforms import get_transform
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 H, C = 3, 6
 
 
 def _time_flow(kind: str, hidden_kind: str = "scf", dropout: float = 0.0) -> TimeFlow:
     hidden = HiddenFlow(hidden_kind, H, C, 8, 2, get_transform("nlsq"))
-    flow = TIME_FLOWS[kind](hidden, H, C, num_layers=2, dropout=dropout, max_length=8).double()
+    flow = TIME_FLOWS[kind](hidden, H, C, num_layers=2, dropout=dropout, max_length=8)
     with torch.no_grad():
         for p in flow.parameters():
             p.add_(torch.randn_like(p) * 0.1)
@@ -26,7 +28,7 @@ def test_serial_step_equals_the_parallel_lstm(kind: str) -> None:
     """The hand-rolled stacked-LSTM step used by the serial directions is the same function
     as the cuDNN-style ``nn.LSTM`` used by the parallel ones."""
     flow = _time_flow(kind)
-    x = torch.randn(2, 7, H, dtype=torch.float64)
+    x = torch.randn(2, 7, H)
     ref, _ = flow.lstm(x)
     state = flow._init_state(x[:, 0])
     outs = []
@@ -42,7 +44,7 @@ def test_causal_in_both_directions(kind: str) -> None:
     ``z_s``, ``s < t``; and both change step t itself."""
     flow = _time_flow(kind)
     lengths = torch.tensor([6, 6])
-    eps = torch.randn(2, 6, H, dtype=torch.float64)
+    eps = torch.randn(2, 6, H)
     z, _ = flow(eps, lengths)
     e0, _ = flow.inverse(z, lengths)
     for t in range(6):
@@ -64,7 +66,7 @@ def test_causal_in_both_directions(kind: str) -> None:
 def test_dropout_is_active_in_training_only(kind: str) -> None:
     flow = _time_flow(kind, dropout=0.5)
     lengths = torch.tensor([5, 4])
-    z = torch.randn(2, 5, H, dtype=torch.float64)
+    z = torch.randn(2, 5, H)
     a, b = flow.inverse(z, lengths)[1], flow.inverse(z, lengths)[1]
     torch.testing.assert_close(a, b, rtol=0, atol=0)
     flow.train()
@@ -78,7 +80,7 @@ def test_dropout_is_active_in_training_only(kind: str) -> None:
 def test_start_vector_is_used() -> None:
     flow = _time_flow("af")
     lengths = torch.tensor([3])
-    z = torch.randn(1, 3, H, dtype=torch.float64)
+    z = torch.randn(1, 3, H)
     e0, _ = flow.inverse(z, lengths)
     with torch.no_grad():
         flow.start.add_(1.0)
@@ -92,7 +94,7 @@ def test_directions_share_one_convention(kind: str) -> None:
     the map applied, so the inverse's is minus the forward's at the same points."""
     flow = _time_flow(kind)
     lengths = torch.tensor([5, 5])
-    eps = torch.randn(2, 5, H, dtype=torch.float64)
+    eps = torch.randn(2, 5, H)
     z, ladj_fwd = flow(eps, lengths)
     eps2, ladj_inv = flow.inverse(z, lengths)
     assert ladj_fwd.shape == ladj_inv.shape == (2, 5)

@@ -13,6 +13,8 @@ from lnfmusic.model.lstm.model import LSTMBaseline
 from lnfmusic.model.registry import build_model
 from tests.helpers import random_batch, random_seqs, tiny_config
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only", "lstm"]
 KINDS = ["music", "text"]
 LENGTHS = [6, 4, 2]
@@ -20,7 +22,7 @@ LENGTHS = [6, 4, 2]
 
 def make_model(model: str, kind: str) -> LNFModel | LSTMBaseline:
     torch.manual_seed(0)
-    return build_model(tiny_config(model, kind)).double().eval()
+    return build_model(tiny_config(model, kind)).eval()
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -69,7 +71,7 @@ def test_padding_invariance(model: str, kind: str) -> None:
     if model == "lstm":
         a, b = vars(m(small)), vars(m(big))
     else:
-        noise = torch.randn(S, 4, 9, m.config.latent_dim, dtype=torch.float64)
+        noise = torch.randn(S, 4, 9, m.config.latent_dim)
         # big is sorted by length: the new sequence is row 0; rows 1..3 are the small batch
         a_terms = m.sample_terms(small, S, noise[:, 1:, :6])
         b_terms = m.sample_terms(big, S, noise)
@@ -96,7 +98,7 @@ def test_elbo_terms_padding_invariance_with_fixed_seed(model: str, kind: str) ->
     torch.manual_seed(5)
     # draws of q are (S, B, T, H): a wider T changes which numbers land where, so compare
     # through explicit noise of the wide shape
-    noise = torch.randn(1, 3, 6 + extra, m.config.latent_dim, dtype=torch.float64)
+    noise = torch.randn(1, 3, 6 + extra, m.config.latent_dim)
     a = m.sample_terms(batch, 1, noise[:, :, :6])
     b = m.sample_terms(wide, 1, noise)
     for x, y in zip(a, b, strict=True):
@@ -121,7 +123,7 @@ def test_lstm_exact_log_prob_is_the_stepwise_product(kind: str) -> None:
 
     inp = m.start.expand(B, 1, -1) + pos[:, :1]
     state = None
-    total = torch.zeros(B, dtype=torch.float64)
+    total = torch.zeros(B)
     for t in range(T):
         out, state = m.lstm(inp, state)
         logits = m._logits(out)  # (B, 1, V)
@@ -139,10 +141,10 @@ def test_emission_logits_ignore_padding(model: str, kind: str) -> None:
     """Step t's logits of a sequence depend on its own z and length only."""
     m = make_model(model, kind)
     H = m.config.latent_dim
-    z = torch.randn(1, 5, H, dtype=torch.float64)
+    z = torch.randn(1, 5, H)
     alone = m.emission(z, torch.tensor([5]))
-    padded = torch.cat([z, torch.randn(1, 4, H, dtype=torch.float64) * 10], 1)
-    other = torch.randn(1, 9, H, dtype=torch.float64)
+    padded = torch.cat([z, torch.randn(1, 4, H) * 10], 1)
+    other = torch.randn(1, 9, H)
     both = m.emission(torch.cat([other, padded]), torch.tensor([9, 5]))
     torch.testing.assert_close(both[1, :5], alone[0], rtol=1e-10, atol=1e-10)
 

@@ -8,6 +8,8 @@ from torch.autograd.functional import jacobian
 
 from lnfmusic.nn.made import MADE
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def _randomise(made: MADE) -> MADE:
     """Replace the near-zero output init by O(1) weights so every allowed path is visible,
@@ -22,9 +24,9 @@ def _randomise(made: MADE) -> MADE:
 
 @pytest.mark.parametrize("dim,hidden,num_params", [(1, 4, 2), (2, 8, 5), (5, 16, 5), (7, 5, 2)])
 def test_output_i_depends_only_on_inputs_before_i(dim: int, hidden: int, num_params: int) -> None:
-    made = _randomise(MADE(dim, 3, hidden, num_params).double())
-    x = torch.randn(dim, dtype=torch.float64)
-    ctx = torch.randn(3, dtype=torch.float64)
+    made = _randomise(MADE(dim, 3, hidden, num_params))
+    x = torch.randn(dim)
+    ctx = torch.randn(3)
     jac = jacobian(lambda v: made(v, ctx), x)  # (D, P, D): d out[i, p] / d x[j]
     assert jac.shape == (dim, num_params, dim)
     dep = jac.abs().amax(1) > 0  # (D, D)
@@ -37,18 +39,18 @@ def test_output_i_depends_only_on_inputs_before_i(dim: int, hidden: int, num_par
 
 def test_context_reaches_every_output() -> None:
     dim, P = 6, 5
-    made = _randomise(MADE(dim, 4, 12, P).double())
-    x = torch.randn(dim, dtype=torch.float64)
-    ctx = torch.randn(4, dtype=torch.float64)
+    made = _randomise(MADE(dim, 4, 12, P))
+    x = torch.randn(dim)
+    ctx = torch.randn(4)
     jac = jacobian(lambda c: made(x, c), ctx)  # (D, P, C)
     assert (jac.abs().amax(-1) > 0).all()
 
 
 def test_batched_shapes_and_sequential_matches_parallel() -> None:
     dim, P = 5, 5
-    made = _randomise(MADE(dim, 3, 10, P).double())
-    x = torch.randn(4, 2, dim, dtype=torch.float64)
-    ctx = torch.randn(4, 2, 3, dtype=torch.float64)
+    made = _randomise(MADE(dim, 3, 10, P))
+    x = torch.randn(4, 2, dim)
+    ctx = torch.randn(4, 2, 3)
     full = made(x, ctx)
     assert full.shape == (4, 2, dim, P)
     state = made.sequential(ctx)
@@ -58,8 +60,8 @@ def test_batched_shapes_and_sequential_matches_parallel() -> None:
 
 
 def test_default_init_gives_gradient_to_every_parameter() -> None:
-    made = MADE(4, 3, 8, 5).double()
-    out = made(torch.randn(2, 4, dtype=torch.float64), torch.randn(2, 3, dtype=torch.float64))
+    made = MADE(4, 3, 8, 5)
+    out = made(torch.randn(2, 4), torch.randn(2, 3))
     (out**2).sum().backward()
     for name, p in made.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lnfmusic.nn.position import PositionEmbedding
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def test_equals_two_one_hots_through_a_linear_layer() -> None:
     """The LNF one-hot conditioning, written out, is the same function."""
-    emb = PositionEmbedding(max_length=7, dim=4).double()
+    emb = PositionEmbedding(max_length=7, dim=4)
     lengths = torch.tensor([5, 2, 7])
     T = 7
     out = emb(lengths, T)
     assert out.shape == (3, T, 4)
-    eye = torch.eye(7, dtype=torch.float64)
+    eye = torch.eye(7)
     for b, n in enumerate(lengths.tolist()):
         for t in range(n):
             one_hots = eye[t] @ emb.start.weight + eye[n - 1 - t] @ emb.end.weight

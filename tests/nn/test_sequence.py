@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from lnfmusic.nn.sequence import length_mask, reverse_padded, zero_padding
+
+pytestmark = pytest.mark.usefixtures("float64")
 
 
 def test_length_mask() -> None:
@@ -23,7 +26,7 @@ def test_zero_padding_zeroes_exactly_the_padded_steps() -> None:
 
 
 def test_reverse_padded_is_its_own_inverse_and_keeps_padding_in_place() -> None:
-    x = torch.arange(2 * 4, dtype=torch.float64).view(2, 4, 1)
+    x = torch.arange(2 * 4).view(2, 4, 1)
     lengths = torch.tensor([4, 3])
     r = reverse_padded(x, lengths)
     assert r[1, :, 0].tolist() == [6.0, 5.0, 4.0, 7.0]

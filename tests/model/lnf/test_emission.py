@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch import nn
 
 from lnfmusic.model.lnf.emission import Emission
 from tests.helpers import tiny_config
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def make_emission(kind: str = "music") -> Emission:
     cfg = tiny_config(kind=kind)
     weight = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim))
-    return Emission(cfg, weight).double().eval()
+    return Emission(cfg, weight).eval()
 
 
 def jacobian_norms(em: Emission, T: int = 5) -> torch.Tensor:
     """``J[t, s] = |d logits_t / d z_s|`` for one sequence of length T."""
     H = em.inp.in_features
-    z = torch.randn(1, T, H, dtype=torch.float64)
+    z = torch.randn(1, T, H)
     lengths = torch.tensor([T])
 
     def f(zz: torch.Tensor) -> torch.Tensor:
@@ -63,7 +66,7 @@ def test_forward_state_has_not_read_z_t() -> None:
 
 def test_output_weights_are_the_tied_embedding() -> None:
     em = make_emission("text")
-    z = torch.randn(2, 3, em.inp.in_features, dtype=torch.float64)
+    z = torch.randn(2, 3, em.inp.in_features)
     logits = em(z, torch.tensor([3, 2]))
     assert logits.shape == (2, 3, em.embedding.shape[0])
     logits.sum().backward()
@@ -72,7 +75,7 @@ def test_output_weights_are_the_tied_embedding() -> None:
 
 def test_padding_does_not_change_real_steps() -> None:
     em = make_emission()
-    z = torch.randn(2, 8, em.inp.in_features, dtype=torch.float64)
+    z = torch.randn(2, 8, em.inp.in_features)
     lengths = torch.tensor([8, 5])
     both = em(z, lengths)
     z_noisy = z.clone()

@@ -10,24 +10,26 @@ from lnfmusic.model.likelihood import embed_inputs
 from lnfmusic.model.lnf.encoder import Encoder
 from tests.helpers import random_batch, tiny_config
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def make_encoder(kind: str = "music") -> Encoder:
     cfg = tiny_config(kind=kind)
     weight = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim))
-    return Encoder(cfg, weight).double().eval()
+    return Encoder(cfg, weight).eval()
 
 
 def test_music_embedding_is_the_sum_of_the_active_notes() -> None:
-    weight = torch.randn(88, 6, dtype=torch.float64)
-    x = torch.zeros(1, 2, 88, dtype=torch.float64)
+    weight = torch.randn(88, 6)
+    x = torch.zeros(1, 2, 88)
     x[0, 0, [3, 40, 70]] = 1.0
     out = embed_inputs(x, weight, "music")
     torch.testing.assert_close(out[0, 0], weight[3] + weight[40] + weight[70])
-    torch.testing.assert_close(out[0, 1], torch.zeros(6, dtype=torch.float64))
+    torch.testing.assert_close(out[0, 1], torch.zeros(6))
 
 
 def test_text_embedding_is_a_row_lookup() -> None:
-    weight = torch.randn(5, 6, dtype=torch.float64)
+    weight = torch.randn(5, 6)
     ids = torch.tensor([[4, 0, 2]])
     torch.testing.assert_close(embed_inputs(ids, weight, "text")[0], weight[[4, 0, 2]])
 
@@ -39,7 +41,7 @@ def test_shapes_and_log_density_of_the_samples(kind: str) -> None:
     S, H = 4, enc.out.out_features // 2
     mean, log_std = enc(batch.x, batch.lengths)
     assert mean.shape == log_std.shape == (3, 7, H)
-    noise = torch.randn(S, 3, 7, H, dtype=torch.float64)
+    noise = torch.randn(S, 3, 7, H)
     z, log_q = enc.rsample(batch.x, batch.lengths, batch.mask, S, noise)
     assert z.shape == (S * 3, 7, H) and log_q.shape == (S * 3,)
     m = batch.mask[None, :, :, None].double()

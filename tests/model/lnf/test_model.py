@@ -12,11 +12,13 @@ from lnfmusic.model.lstm.model import LSTMBaseline
 from lnfmusic.model.registry import build_model, config_for
 from tests.helpers import random_batch, random_seqs, tiny_config
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]
 
 
 def make_model(name: str = "af-af", kind: str = "music") -> LNFModel:
-    return build_model(tiny_config(name, kind)).double()
+    return build_model(tiny_config(name, kind))
 
 
 @pytest.mark.parametrize("kind", ["music", "text"])
@@ -74,7 +76,7 @@ def test_padding_invariance(name: str) -> None:
     model = make_model(name).eval()
     seqs = random_seqs([8, 3], "music", seed=4)
     H = model.config.latent_dim
-    noise = torch.randn(2, 2, 8, H, dtype=torch.float64)
+    noise = torch.randn(2, 2, 8, H)
     both = make_batch(seqs)
     both.x = both.x.double()
     alone = make_batch(seqs[1:])

@@ -12,9 +12,11 @@ from lnfmusic.model.likelihood import embed_inputs, step_log_likelihood
 from lnfmusic.model.lstm.model import LSTMBaseline
 from tests.helpers import random_batch, tiny_config
 
+pytestmark = pytest.mark.usefixtures("float64")
+
 
 def make_lstm(kind: str = "music", vocab: int = 5) -> LSTMBaseline:
-    return LSTMBaseline(tiny_config("lstm", kind, vocab)).double().eval()
+    return LSTMBaseline(tiny_config("lstm", kind, vocab)).eval()
 
 
 def manual_log_prob(model: LSTMBaseline, x: torch.Tensor, length: int) -> torch.Tensor:
@@ -23,7 +25,7 @@ def manual_log_prob(model: LSTMBaseline, x: torch.Tensor, length: int) -> torch.
     pos = model.position(torch.tensor([length]), length)[0]
     state = None
     prev = model.start
-    total = torch.zeros((), dtype=torch.float64)
+    total = torch.zeros(())
     for t in range(length):
         out, state = model.lstm((prev + pos[t]).view(1, 1, -1), state)
         logits = model._logits(out[0])  # (1, V)
@@ -54,7 +56,7 @@ def test_text_probabilities_of_all_sequences_of_a_length_sum_to_one() -> None:
     seqs = [torch.tensor(s).numpy() for s in itertools.product(range(V), repeat=T)]
     with torch.no_grad():
         lp = model.log_prob(make_batch(seqs))
-    torch.testing.assert_close(lp.exp().sum(), torch.tensor(1.0, dtype=torch.float64))
+    torch.testing.assert_close(lp.exp().sum(), torch.tensor(1.0))
 
 
 @pytest.mark.parametrize("kind", ["music", "text"])

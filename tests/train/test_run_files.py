@@ -1,0 +1,59 @@
+"""Run directories: a fresh start clears old results (with a note), a resume keeps the
+metrics of checkpointed epochs only, checkpoints land atomically."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import torch
+from rich.console import Console
+
+from lnfmusic.checkpoint import load_checkpoint
+from lnfmusic.config import preset
+from lnfmusic.train.run_files import RunFiles, finite_or_none
+
+
+def test_fresh_start_clears_best_and_metrics_with_a_note(tmp_path: Path) -> None:
+    run = RunFiles(tmp_path / "run")
+    assert run.dir.is_dir() and run.last.name == "last.pt"
+    quiet = Console(file=io.StringIO())
+    run.start_fresh(quiet)
+    assert run.metrics.read_text() == "" and quiet.file.getvalue() == ""
+    run.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
+    run.append_metrics({"epoch": 1})
+    console = Console(file=io.StringIO(), width=300)
+    run.start_fresh(console)
+    assert "fresh run" in console.file.getvalue()
+    assert not run.best.exists() and run.metrics.read_text() == ""
+
+
+def test_keep_metrics_upto_drops_later_and_broken_lines(tmp_path: Path) -> None:
+    run = RunFiles(tmp_path)
+    lines = [json.dumps({"epoch": e}) for e in (1, 2, 3)] + ["{not json", '{"no": "epoch"}']
+    run.metrics.write_text("\n".join(lines) + "\n")
+    run.keep_metrics_upto(2)
+    assert [json.loads(x)["epoch"] for x in run.metrics.read_text().splitlines()] == [1, 2]
+    missing = RunFiles(tmp_path / "other")
+    missing.keep_metrics_upto(5)
+    assert missing.metrics.read_text() == ""
+
+
+def test_save_writes_last_always_and_best_on_request(tmp_path: Path) -> None:
+    run = RunFiles(tmp_path)
+    run.save({"epoch": 1}, best=False)
+    assert run.last.exists() and not run.best.exists()
+    run.save({"epoch": 2}, best=True)
+    assert load_checkpoint(run.best)["epoch"] == 2 == load_checkpoint(run.last)["epoch"]
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_config_json_and_finite_values(tmp_path: Path) -> None:
+    run = RunFiles(tmp_path)
+    config = preset("tiny", "music", "lstm")
+    run.write_config(config)
+    assert json.loads(run.config.read_text()) == config.to_dict()
+    assert finite_or_none(1.5) == 1.5 and finite_or_none(math.nan) is None
+    assert finite_or_none(math.inf) is None
