@@ -39,7 +39,7 @@ def default_checkpoint_path() -> Path:
     raise LnfError(
         "no default model found (looked for "
         + ", ".join(str(p) for p in candidates)
-        + "); pass --checkpoint or set LNF_MODEL_DIR"
+        + "); pass a checkpoint or set LNF_MODEL_DIR"
     )
 
 

@@ -1,15 +1,20 @@
-"""Checkpoints: round trip, and one-line errors for anything that is not ours."""
+"""Checkpoints: round trip, format versions and the migration of format 1, and one-line
+errors for anything that is not ours."""
 
 from __future__ import annotations
 
 import pickle
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
-from lnfmusic.checkpoint import load_checkpoint, load_model, save_checkpoint
+from lnfmusic.checkpoint import FORMAT_VERSION, load_checkpoint, load_model, save_checkpoint
+from lnfmusic.config import EvalConfig
+from lnfmusic.data.dataset import load_dataset
 from lnfmusic.errors import LnfError
+from lnfmusic.evaluate import evaluate_checkpoint
 from lnfmusic.train.loop import fit
 from tests.helpers import synthetic_music, tiny_run
 
@@ -87,3 +92,41 @@ def test_missing_file_and_mismatched_weights(tmp_path) -> None:
     with pytest.raises(LnfError) as e:
         load_model(path)
     _one_line(e, path)
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# Written by lnfmusic at commit bb78758 (format 1: a flat model config naming the model),
+# exports of tiny-preset JSB runs; the numbers are what that code's `lnf evaluate --samples 5
+# --elbo-samples 2` printed for them (JSB test split, seed 0).
+FORMAT1 = {
+    "format1-lstm-tiny.pt": ("lstm", "lstm", 58.92180957903656),
+    "format1-iaf-scf-tiny.pt": ("iaf-scf", "lnf", 58.73349889755558),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORMAT1))
+def test_a_format1_checkpoint_loads_through_the_migration(name: str, data_dir: Path) -> None:
+    model_name, family, recorded_nll = FORMAT1[name]
+    raw = torch.load(FIXTURES / name, weights_only=True)
+    assert "format_version" not in raw and raw["config"]["model"]["model"] == model_name
+    ckpt = load_checkpoint(FIXTURES / name)
+    assert ckpt["format_version"] == 2 and ckpt["config"]["model"]["family"] == family
+    bundle = load_model(FIXTURES / name)
+    assert bundle.name == model_name and bundle.config.model.family == family
+    if family == "lstm":  # the flow options an LSTM never used are gone
+        assert not hasattr(bundle.config.model, "latent_dim")
+    result = evaluate_checkpoint(
+        bundle, load_dataset("jsb", data_dir), EvalConfig(num_samples=5, elbo_samples=2)
+    )
+    assert result.splits["test"].metrics()["nll_paper"] == pytest.approx(recorded_nll, rel=1e-9)
+
+
+def test_the_current_format_is_written_and_a_newer_one_refused(tmp_path: Path) -> None:
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"epoch": 1})
+    assert torch.load(path, weights_only=True)["format_version"] == FORMAT_VERSION == 2
+    future = tmp_path / "future.pt"
+    torch.save({"format": "lnfmusic-checkpoint", "format_version": 99}, future)
+    with pytest.raises(LnfError, match="newer") as e:
+        load_checkpoint(future)
+    _one_line(e, future)

@@ -9,7 +9,7 @@ import numpy as np
 from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import atomic_path
 
-MISSING_MATPLOTLIB = "--roll-png needs matplotlib: pip install 'lnfmusic[plot]'"
+MISSING_MATPLOTLIB = "drawing piano rolls needs matplotlib: pip install 'lnfmusic[plot]'"
 
 
 def save_roll_png(

@@ -82,7 +82,7 @@ def _resumed(
     """The stored configuration, p(T) and checkpoint of ``run``; differences from the
     requested configuration are printed (the stored one wins)."""
     if not run.last.exists():
-        raise LnfError("--resume: no last.pt to resume from", run.dir)
+        raise LnfError("resume: no last.pt to resume from", run.dir)
     ckpt = load_checkpoint(run.last, "cpu")
     stored = RunConfig.from_dict(ckpt["config"])
     prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
@@ -145,7 +145,7 @@ class NonFiniteGuard:
             )
             raise LnfError(
                 f"training stopped: {self.in_a_row} consecutive non-finite batches (limit "
-                f"max_nonfinite = {self.limit}) at epoch {epoch + 1}; {last}; try a lower --lr",
+                f"max_nonfinite = {self.limit}) at epoch {epoch + 1}; {last}; try a lower train.lr",
                 self.run.dir,
             )
 

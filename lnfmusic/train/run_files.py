@@ -38,7 +38,7 @@ class RunFiles:
         if self.last.exists():
             console.print(
                 f"[yellow]note: starting a fresh run in {self.dir}; its old "
-                f"checkpoints and metrics are replaced (use --resume to continue)",
+                f"checkpoints and metrics are replaced (resume the run to continue it instead)",
                 soft_wrap=True,
             )
         self.best.unlink(missing_ok=True)

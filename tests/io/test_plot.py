@@ -72,5 +72,5 @@ def test_missing_matplotlib_is_one_clear_line(
     path = tmp_path / "roll.png"
     with pytest.raises(LnfError, match=r"pip install 'lnfmusic\[plot\]'") as e:
         save_roll_png(np.eye(8, 88, dtype=np.uint8), path)
-    assert "\n" not in str(e.value) and "--roll-png needs matplotlib" in str(e.value)
+    assert "\n" not in str(e.value) and "needs matplotlib" in str(e.value)
     assert not path.exists()
