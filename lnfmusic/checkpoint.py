@@ -21,9 +21,7 @@ names are the same in both formats. The file itself is never rewritten.
 
 from __future__ import annotations
 
-import pickle
 import warnings
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,16 +57,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         with warnings.catch_warnings():  # torch warns about pickle protocols of foreign files
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (
-        pickle.UnpicklingError,
-        RuntimeError,
-        EOFError,
-        zipfile.BadZipFile,
-        ValueError,
-        OSError,
-        AttributeError,
-        TypeError,
-    ) as e:
+    except Exception as e:  # torch.load fails in many ways on foreign bytes (struct, index...)
         raise LnfError(f"not a readable lnfmusic checkpoint ({_load_failure(e)})", path) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
@@ -177,10 +166,13 @@ def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> d
     weights = {
         k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()
     }
+    floats = {v.dtype for v in weights.values() if v.is_floating_point()}
     keep = ("config", "dataset", "epoch", "step", "best_valid")
     state = {k: ckpt[k] for k in keep if k in ckpt}
     state.update(
-        model=weights, exported_from=str(src), weights_dtype="float16" if half else "float32"
+        model=weights,
+        exported_from=str(src),
+        weights_dtype="float16" if floats == {torch.float16} else "float32",
     )
     save_checkpoint(dst, state)
     return state

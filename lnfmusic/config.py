@@ -57,7 +57,7 @@ class TrainConfig:
     lr_decay: float = option(4.0, "divide the lr by this on a plateau", ge=1)
     min_lr: float = option(1e-5, "the lr is never decayed below this", ge=0)
     early_stop: int | None = option(
-        None, "stop after N annealed epochs in a row without a new best (none: off)", ge=1
+        None, "stop after N annealed epochs in a row without a new best (unset: off)", ge=1
     )
     eval_samples: int = option(1, "ELBO samples on the validation set each epoch", ge=1)
     max_nonfinite: int = option(

@@ -18,4 +18,4 @@ def export(checkpoint: Path, out: Path, half: bool) -> None:
     from lnfmusic.checkpoint import export_checkpoint
 
     export_checkpoint(checkpoint, out, half=half)
-    stdout.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+    stdout.print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)", soft_wrap=True)

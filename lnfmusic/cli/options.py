@@ -31,13 +31,16 @@ def click_type(spec: options.Spec) -> click.ParamType:
     """The click type of a field: a choice, or an int/float range from its bounds."""
     if spec.choices is not None:
         return click.Choice(spec.choices)
-    low = spec.ge if spec.ge is not None else spec.gt
-    high = spec.le if spec.le is not None else spec.lt
+    if spec.type is bool:
+        return click.BOOL
+    # the tighter bound of each side (a field may give both an inclusive and a strict one)
+    low_open = spec.gt is not None and (spec.ge is None or spec.gt >= spec.ge)
+    high_open = spec.lt is not None and (spec.le is None or spec.lt <= spec.le)
     kwargs = {
-        "min": low,
-        "max": high,
-        "min_open": spec.gt is not None,
-        "max_open": spec.lt is not None,
+        "min": spec.gt if low_open else spec.ge,
+        "max": spec.lt if high_open else spec.le,
+        "min_open": low_open,
+        "max_open": high_open,
     }
     if spec.type is int:
         return click.IntRange(**kwargs)
@@ -63,11 +66,11 @@ def split_param(param: str) -> tuple[str, str]:
 def field_options(
     section: str, specs: Sequence[options.Spec], note: Callable[[str], str]
 ) -> Callable[[F], F]:
-    """Add one ``--kebab-name`` option per field (``None`` = not given), named
-    :func:`param_name`; ``note(name)`` is appended to each help text."""
+    """Add one ``--kebab-name`` option per field (``None`` = not given) except those declared
+    ``cli=False``, named :func:`param_name`; ``note(name)`` is appended to each help text."""
 
     def decorate(func: F) -> F:
-        for spec in reversed(specs):
+        for spec in reversed([s for s in specs if s.cli]):
             func = click.option(
                 flag(spec.name),
                 param_name(section, spec.name),

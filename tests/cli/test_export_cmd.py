@@ -42,8 +42,9 @@ def test_export_writes_a_smaller_loadable_copy(trained: Path, tmp_path: Path) ->
     out = tmp_path / "out.pt"
     result = export(trained, out)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith(f"wrote {out} (") and result.stdout.endswith(" MB)\n")
     assert out.is_file()
+    words = " ".join(result.stdout.split())
+    assert words == f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)"
     assert out.stat().st_size < trained.stat().st_size
 
     src, dst = raw(trained), raw(out)
@@ -107,20 +108,24 @@ def test_export_overwrites_an_existing_destination(trained: Path, tmp_path: Path
     assert [p.name for p in tmp_path.iterdir()] == ["out.pt"]  # no temporary left behind
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="re-exporting a --half checkpoint without --half keeps float16 weights "
-    "but records weights_dtype='float32' (lnfmusic/checkpoint.py export_checkpoint)",
-)
 def test_re_export_of_a_half_copy_records_its_real_dtype(trained: Path, tmp_path: Path) -> None:
     half, again = tmp_path / "half.pt", tmp_path / "again.pt"
     assert export("--half", trained, half).exit_code == 0
     assert export(half, again).exit_code == 0
     stored = raw(again)
     dtypes = {t.dtype for t in stored["model"].values() if t.is_floating_point()}
-    assert stored["weights_dtype"] == {torch.float16: "float16", torch.float32: "float32"}[
-        dtypes.pop()
-    ]
+    assert (
+        stored["weights_dtype"]
+        == {torch.float16: "float16", torch.float32: "float32"}[dtypes.pop()]
+    )
+
+
+def test_the_wrote_line_is_one_line_for_a_long_path(trained: Path, tmp_path: Path) -> None:
+    out = tmp_path / ("a_rather_long_folder_name_" * 3) / "exported_checkpoint.pt"
+    assert len(f"wrote {out} (0.00 MB)") > 80
+    result = export(trained, out)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)\n"
 
 
 def assert_clean_failure(result: Result, out: Path, *, mentions: str) -> None:
@@ -156,9 +161,28 @@ def test_foreign_torch_file_source(tmp_path: Path) -> None:
     assert_clean_failure(result, out, mentions=f"{src}: not an lnfmusic checkpoint")
 
 
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"",
+        b"\x80\x02",
+        b"PK\x03\x04garbage",
+        b"\x00\x01\x02\x03",
+        b"\x80\x02}q\x00.",
+        pytest.param(b"\x80\x04junk", id="struct-error"),
+        pytest.param(b"abcd", id="index-error"),
+    ],
+)
+def test_corrupt_source(tmp_path: Path, content: bytes) -> None:
+    src, out = tmp_path / "corrupt.pt", tmp_path / "out.pt"
+    src.write_bytes(content)
+    result = export(src, out)
+    assert_clean_failure(result, out, mentions=f"{src}: not a readable lnfmusic checkpoint")
+
+
 def test_failure_leaves_an_existing_destination_alone(tmp_path: Path) -> None:
     src, out = tmp_path / "bad.pt", tmp_path / "keep.pt"
-    src.write_bytes(b"\x80\x04junk")
+    src.write_bytes(b"\x80\x02")
     out.write_bytes(b"precious")
     result = export(src, out)
     assert result.exit_code == 1

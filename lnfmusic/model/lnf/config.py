@@ -21,7 +21,7 @@ class LNFConfig(ModelConfig):
     prior: str = option("af-af", "flow prior over the latents", choices=tuple(PRIORS), cli=False)
     transform: str = option("nlsq", "scalar transform of the prior", choices=TRANSFORMS)
     hidden_flow: str | None = option(
-        None, "flow within a time step [default: the prior's own]", choices=HIDDEN_FLOWS
+        None, "flow within a time step (unset: the prior's own)", choices=HIDDEN_FLOWS
     )
     latent_dim: int = option(50, "H, size of each latent vector z_t", ge=1)
     embed_dim: int = option(500, "input embedding (tied with the output weights)", ge=1)
