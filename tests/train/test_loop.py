@@ -165,3 +165,33 @@ def test_early_stop_ends_the_run_and_a_resume_stays_stopped(
     assert summary["epochs"] == 3 and (tmp_path / "best.pt").exists()
     again = fit(config, synthetic_music(), tmp_path, progress=False, resume=True)
     assert again["epochs"] == 3 and len(read_metrics(tmp_path)) == 3
+
+
+def test_a_training_step_reads_one_value_back_from_the_device(monkeypatch) -> None:
+    """The step decides on the finite-loss flag (one host read); the reported sums stay on
+    the device. Counted at the Python level: bool(), float(), int(), .item(), .tolist() made
+    by lnfmusic's own code (torch's optimizer reads its CPU step counters itself)."""
+    import sys
+
+    from lnfmusic.data.batching import make_batch
+    from lnfmusic.train.loop import train_step
+    from lnfmusic.train.state import TrainState
+
+    config = tiny_run("af-scf")
+    config.model.max_length = 16
+    state = TrainState.create(config, "cpu")
+    data = synthetic_music(8, 2)
+    batch = make_batch(data.splits["train"][:4])
+    reads = []
+    for name in ("__bool__", "__float__", "__int__", "item", "tolist"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            if "lnfmusic" in Path(sys._getframe(1).f_code.co_filename).parts:
+                reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    loss, sums = train_step(state, batch, 0.5, config.train)
+    assert sums is not None and state.step == 1
+    assert reads == ["__bool__"], reads
