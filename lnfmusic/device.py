@@ -1,15 +1,16 @@
-"""Where computation runs: resolving a device name, and describing the machine in words
-(for benchmarks and recorded results).
-
-Process-group set-up for data-parallel training belongs here too, beside device choice.
+"""Where computation runs: resolving a device name, the processes of a data-parallel run
+(PyTorch's own ``torch.distributed``, launched by ``torchrun``), and describing the machine
+in words (for benchmarks and recorded results).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
 
 from lnfmusic.errors import LnfError
 
@@ -54,3 +55,88 @@ def synchronize(device: str | torch.device) -> None:
     device = torch.device(device)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+@dataclass(frozen=True)
+class Processes:
+    """This process's place in a data-parallel run (one process: rank 0 of 1)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+    local_world_size: int = 1
+
+    @property
+    def main(self) -> bool:
+        """The process that writes files and prints."""
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise LnfError(f"environment variable {name}={value!r} is not an integer") from None
+
+
+def launched_processes() -> Processes:
+    """What ``torchrun`` (or any launcher setting its variables) says: ``RANK``,
+    ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``; one process when they are unset."""
+    world = _env_int("WORLD_SIZE", 1)
+    return Processes(
+        _env_int("RANK", 0),
+        world,
+        _env_int("LOCAL_RANK", 0),
+        _env_int("LOCAL_WORLD_SIZE", world),
+    )
+
+
+def current_processes() -> Processes:
+    """The processes of the initialised process group (one process when there is none)."""
+    if dist.is_available() and dist.is_initialized():
+        return Processes(
+            dist.get_rank(),
+            dist.get_world_size(),
+            _env_int("LOCAL_RANK", dist.get_rank()),
+            _env_int("LOCAL_WORLD_SIZE", dist.get_world_size()),
+        )
+    return Processes()
+
+
+def start_processes(device: str, threads: int | None = None) -> tuple[Processes, str]:
+    """Join the process group a launcher (``torchrun``) set up, if any, and pick this
+    process's device: on CUDA ``cuda:LOCAL_RANK`` with the ``nccl`` backend, on CPU ``gloo``
+    with ``threads`` torch threads (default: the cores divided among the processes of this
+    machine). ``device`` is a resolved device (:func:`resolve_device`). One process: nothing
+    to join, ``device`` as it is. Returns the processes and the device to use."""
+    procs = launched_processes()
+    if not procs.distributed:
+        return procs, device
+    if not dist.is_available():
+        raise LnfError("this torch build has no torch.distributed; run one process")
+    if device.startswith("cuda"):
+        if procs.local_rank >= torch.cuda.device_count():
+            raise LnfError(
+                f"LOCAL_RANK {procs.local_rank} but only {torch.cuda.device_count()} CUDA "
+                f"device(s) on this machine: use --nproc_per_node <= the GPU count"
+            )
+        device, backend = f"cuda:{procs.local_rank}", "nccl"
+        torch.cuda.set_device(device)
+    else:
+        device, backend = "cpu", "gloo"
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(threads or max(1, cores // max(procs.local_world_size, 1)))
+    if not dist.is_initialized():
+        dist.init_process_group(backend)
+    return current_processes(), device
+
+
+def stop_processes() -> None:
+    """Leave the process group (if one was joined)."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

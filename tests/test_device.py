@@ -103,3 +103,33 @@ def test_synchronize_on_cuda_waits_on_that_device(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: calls.append(device))
     synchronize("cuda:1")
     assert calls == [torch.device("cuda:1")]
+
+
+def test_processes_from_the_launcher_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lnfmusic.device import Processes, current_processes, launched_processes
+
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    assert launched_processes() == Processes() and Processes().main
+    assert not Processes().distributed and current_processes() == Processes()
+    monkeypatch.setenv("RANK", "3")
+    monkeypatch.setenv("WORLD_SIZE", "4")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "2")
+    p = launched_processes()
+    assert (p.rank, p.world_size, p.local_rank, p.local_world_size) == (3, 4, 1, 2)
+    assert p.distributed and not p.main
+    monkeypatch.setenv("WORLD_SIZE", "two")
+    with pytest.raises(LnfError, match="WORLD_SIZE"):
+        launched_processes()
+
+
+def test_one_process_starts_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch.distributed as dist
+
+    from lnfmusic.device import Processes, start_processes, stop_processes
+
+    monkeypatch.delenv("WORLD_SIZE", raising=False)
+    assert start_processes("cpu") == (Processes(), "cpu")
+    assert not dist.is_initialized()
+    stop_processes()  # nothing to leave: no error

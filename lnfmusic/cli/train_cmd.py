@@ -122,11 +122,17 @@ def train(
 
     Model and training options come from the preset, then a TOML file, then the flags
     below; each flag is a field of the model or training config.
+
+    Several cores or GPUs: launch with torchrun, one process each, e.g. `torchrun
+    --nproc_per_node 2 -m lnfmusic train ...` (DistributedDataParallel; gloo on CPU, nccl
+    on CUDA). On a CPU, one process per core with one thread each is faster than one
+    process with many threads. --batch-size is per process.
     """
     import torch
 
     from lnfmusic.config import resolve_config
     from lnfmusic.data.dataset import load_dataset
+    from lnfmusic.device import start_processes, stop_processes
     from lnfmusic.io.atomic import make_folder
     from lnfmusic.train.loop import fit
 
@@ -141,26 +147,36 @@ def train(
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_dataset(dataset, data_dir)
-    for note in data.notes:
-        stderr.print(f"note: {note}", soft_wrap=True)
     overrides = {".".join(split_param(k)): v for k, v in given.items()}
     config = resolve_config(data.kind, model, preset_name, config_file, overrides, assignments)
-    run_dir = make_folder(run_dir or default_run_dir(dataset, model, preset_name))
-    what = "resuming" if resume else "training"
-    stderr.print(
-        f"{what} {model} on {dataset} ({preset_name} preset) on {device} -> {run_dir}",
-        soft_wrap=True,
-    )
-    summary = fit(
-        config,
-        data,
-        run_dir,
-        device=device,
-        resume=resume,
-        progress=not no_progress,
-        console=stderr,
-        epochs=given.get("train__epochs"),
-    )
+    procs, device = start_processes(device, threads)
+    try:
+        if procs.main:
+            for note in data.notes:
+                stderr.print(f"note: {note}", soft_wrap=True)
+        run_dir = run_dir or default_run_dir(dataset, model, preset_name)
+        if procs.main:
+            run_dir = make_folder(run_dir)
+            what = "resuming" if resume else "training"
+            where = f"{procs.world_size} processes" if procs.distributed else device
+            stderr.print(
+                f"{what} {model} on {dataset} ({preset_name} preset) on {where} -> {run_dir}",
+                soft_wrap=True,
+            )
+        summary = fit(
+            config,
+            data,
+            run_dir,
+            device=device,
+            resume=resume,
+            progress=not no_progress,
+            console=stderr,
+            epochs=given.get("train__epochs"),
+        )
+    finally:
+        stop_processes()
+    if not procs.main:
+        return
     best = summary["best_valid_elbo_nats_per_step"]
     if best is None:
         stdout.print(

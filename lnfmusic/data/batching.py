@@ -64,10 +64,10 @@ def make_batch(seqs: list[np.ndarray], index: list[int] | None = None) -> Batch:
     return Batch(x, lengths, mask, torch.tensor(index, dtype=torch.long))
 
 
-def iterate_batches(
-    seqs: list[np.ndarray], batch_size: int, shuffle: bool = False, seed: int = 0
-) -> Iterator[Batch]:
-    """Length-bucketed batches; deterministic for a given ``seed``.
+def bucketed_chunks(
+    lengths: list[int] | np.ndarray, batch_size: int, shuffle: bool = False, seed: int = 0
+) -> list[np.ndarray]:
+    """Indices of length-bucketed batches; deterministic for a given ``seed``.
 
     Sequences are sorted by descending length (stable) and cut into chunks of
     ``batch_size``; every sequence appears exactly once per pass. With ``shuffle`` the
@@ -76,13 +76,44 @@ def iterate_batches(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    n = len(seqs)
+    n = len(lengths)
     rng = np.random.default_rng(seed)
     idx = rng.permutation(n) if shuffle else np.arange(n)
-    lengths = np.array([len(seqs[i]) for i in idx])
-    idx = idx[np.argsort(-lengths, kind="stable")]
+    sizes = np.array([lengths[i] for i in idx])
+    idx = idx[np.argsort(-sizes, kind="stable")]
     chunks = [idx[i : i + batch_size] for i in range(0, n, batch_size)]
     if shuffle:
         chunks = [chunks[i] for i in rng.permutation(len(chunks))]
-    for chunk in chunks:
+    return chunks
+
+
+def shard_chunks(
+    chunks: list[np.ndarray], rank: int, world_size: int
+) -> list[tuple[np.ndarray, int]]:
+    """Rank ``rank``'s part of each global chunk and the chunk's size, for data-parallel
+    training: every chunk is split into ``world_size`` contiguous parts (sizes differing by
+    at most one), so the ranks together see each global batch exactly once and all take the
+    same number of steps. A chunk with fewer sequences than ranks is merged into a neighbour
+    (never dropped, never repeated). With one rank the chunks are returned as they are."""
+    merged = list(chunks)
+    if world_size > 1:
+        if sum(len(c) for c in merged) < world_size:
+            raise ValueError(f"{sum(len(c) for c in merged)} sequences for {world_size} processes")
+        i = 0
+        while i < len(merged):
+            if len(merged[i]) < world_size:
+                j = i - 1 if i > 0 else i + 1
+                merged[min(i, j)] = np.concatenate([merged[min(i, j)], merged[max(i, j)]])
+                merged.pop(max(i, j))
+                i = 0
+                continue
+            i += 1
+    return [(np.array_split(c, world_size)[rank], len(c)) for c in merged]
+
+
+def iterate_batches(
+    seqs: list[np.ndarray], batch_size: int, shuffle: bool = False, seed: int = 0
+) -> Iterator[Batch]:
+    """The batches of :func:`bucketed_chunks` over ``seqs``."""
+    for chunk in bucketed_chunks([len(s) for s in seqs], batch_size, shuffle, seed):
         yield make_batch([seqs[i] for i in chunk], [int(i) for i in chunk])

@@ -15,6 +15,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+import torch.distributed as dist
 from torch import Tensor
 
 from lnfmusic.evaluate.reference import MODEL_LABELS
@@ -68,6 +70,30 @@ class SplitResult:
             self.nll -= float(log_p.sum())
         self.num_steps += int(lengths.sum())
         self.num_sequences += int(lengths.numel())
+
+    _SUMS = (
+        "nll",
+        "neg_elbo",
+        "neg_recon",
+        "kl",
+        "neg_log_length",
+        "nll_with_length",
+        "neg_elbo_with_length",
+    )
+
+    def all_reduce(self, device: torch.device | str = "cpu") -> None:
+        """Add up the sums of every process of a data-parallel run (each having folded in
+        its own share of the batches), in place; nothing to do with one process."""
+        if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+            return
+        floats = torch.tensor([getattr(self, k) for k in self._SUMS], dtype=torch.float64)
+        counts = torch.tensor([self.num_sequences, self.num_steps], dtype=torch.int64)
+        floats, counts = floats.to(device), counts.to(device)
+        dist.all_reduce(floats)
+        dist.all_reduce(counts)
+        for k, v in zip(self._SUMS, floats.tolist(), strict=True):
+            setattr(self, k, v)
+        self.num_sequences, self.num_steps = (int(v) for v in counts.tolist())
 
     @property
     def unit(self) -> str:

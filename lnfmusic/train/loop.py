@@ -28,15 +28,16 @@ from torch import Tensor, nn
 
 from lnfmusic.checkpoint import DatasetInfo, load_checkpoint
 from lnfmusic.config import RunConfig, TrainConfig
-from lnfmusic.data.batching import Batch, iterate_batches
+from lnfmusic.data.batching import Batch, bucketed_chunks, iterate_batches, make_batch, shard_chunks
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.device import Processes, current_processes
 from lnfmusic.errors import LnfError
 from lnfmusic.evaluate.estimators import estimate_split
 from lnfmusic.progress import progress_bar
 from lnfmusic.train.run_files import METRICS, RunFiles, finite_or_none
 from lnfmusic.train.schedule import kl_weight
-from lnfmusic.train.state import TrainState
+from lnfmusic.train.state import TrainState, gather_rng_states
 
 INFO_EVERY_S = 0.5  # how often the progress line reads the loss back from the device
 
@@ -63,6 +64,11 @@ def with_data(config: RunConfig, dataset: SequenceDataset, prior: LengthPrior) -
     config.model.output_dim = dataset.output_dim
     config.model.max_length = prior.max_length
     return config
+
+
+def last_world(ckpt: dict[str, Any]) -> int:
+    """How many processes trained the run that wrote ``ckpt``."""
+    return int(ckpt.get("world_size", len(ckpt.get("rng_ranks") or [None])))
 
 
 def _check_splits(dataset: SequenceDataset) -> None:
@@ -151,24 +157,44 @@ class NonFiniteGuard:
 
 
 def train_step(
-    state: TrainState, batch: Batch, beta: float, tc: TrainConfig
+    state: TrainState,
+    batch: Batch,
+    beta: float,
+    tc: TrainConfig,
+    global_size: int | None = None,
+    world_size: int = 1,
 ) -> tuple[Tensor, Tensor | None]:
     """One optimisation step on ``batch`` (already on the model's device). Returns the
-    detached ``loss`` and the per-batch sums ``[loss * B, sum recon, sum kl]`` (float64) to
-    report, or None for them when the step was not taken (a non-finite loss or gradient,
-    decided on every process alike; nothing changed)."""
+    detached ``loss`` and the per-batch sums ``[sum of per-sequence losses, sum recon, sum
+    kl]`` (float64) to report, or None for them when the step was not taken (a non-finite
+    loss or gradient, decided on every process alike; nothing changed).
+
+    One process: the model's own loss, the mean over the batch. ``world_size`` processes,
+    each with its part of a global batch of ``global_size`` sequences: each backpropagates
+    ``sum_b objective_b * world_size / global_size``, so that DDP's average of the gradients
+    is the gradient of the mean over the global batch — the gradient one process would get
+    from the whole batch. Clipping then acts on the synchronised gradients."""
     state.optimizer.zero_grad(set_to_none=True)
-    out = state.model(batch, kl_weight=beta, num_samples=tc.elbo_samples)
-    out.loss.backward()
+    module = state.module or state.model
+    out = module(batch, kl_weight=beta, num_samples=tc.elbo_samples)
+    if world_size == 1:
+        loss = out.loss
+    else:
+        loss = out.objective.sum() * (world_size / (global_size or len(batch)))
+    loss.backward()
     norm = nn.utils.clip_grad_norm_(state.model.parameters(), tc.clip)
-    loss = out.loss.detach()
+    loss = loss.detach()
     if not all_finite(torch.isfinite(loss) & torch.isfinite(norm)):
         state.optimizer.zero_grad(set_to_none=True)
         return loss, None
     state.optimizer.step()
     state.step += 1
     recon, kl = out.recon.detach(), out.kl.detach()
-    return loss, torch.stack([loss.double() * len(batch), recon.sum().double(), kl.sum().double()])
+    if world_size == 1:
+        loss_sum = loss.double() * len(batch)
+    else:
+        loss_sum = out.objective.detach().sum().double()
+    return loss, torch.stack([loss_sum, recon.sum().double(), kl.sum().double()])
 
 
 @dataclass
@@ -203,10 +229,23 @@ def train_epoch(
     guard: NonFiniteGuard,
     bar: Progress,
     task: TaskID,
+    procs: Processes | None = None,
 ) -> EpochStats:
     """One pass over ``seqs`` in length-bucketed batches shuffled from (seed, epoch) alone,
-    so a resumed run sees the same batches. Sums stay on the device until the end."""
-    n_batches = math.ceil(len(seqs) / tc.batch_size)
+    so a resumed run sees the same batches. With several processes each global batch of
+    ``world_size * batch_size`` sequences is split between them (:func:`shard_chunks`):
+    the same number of steps everywhere. Sums stay on the device until the end, then are
+    added up over the processes."""
+    procs = procs or Processes()
+    world = procs.world_size
+    chunks = bucketed_chunks(
+        [len(s) for s in seqs],
+        tc.batch_size * world,
+        shuffle=True,
+        seed=tc.seed * 1_000_003 + epoch,
+    )
+    parts = shard_chunks(chunks, procs.rank, world)
+    n_batches = len(parts)
     for group in state.optimizer.param_groups:
         group["lr"] = state.schedule.lr
     t0 = last_info = time.perf_counter()
@@ -214,10 +253,10 @@ def train_epoch(
     steps = sequences = skipped = 0
     bar.reset(task, total=n_batches, info="")
     beta = kl_weight(epoch, tc)
-    batches = iterate_batches(seqs, tc.batch_size, shuffle=True, seed=tc.seed * 1_000_003 + epoch)
-    for i, batch in enumerate(batches):
+    for i, (part, global_size) in enumerate(parts):
+        batch = make_batch([seqs[j] for j in part], [int(j) for j in part])
         beta = kl_weight(epoch + i / n_batches, tc)
-        loss, batch_sums = train_step(state, batch.to(device), beta, tc)
+        loss, batch_sums = train_step(state, batch.to(device), beta, tc, global_size, world)
         if batch_sums is None:
             skipped += 1
             guard.skip(epoch, i)
@@ -238,6 +277,11 @@ def train_epoch(
             advance=1,
             info=f"loss {float(loss):.3f}  kl_w {beta:.3f}  {rate:,.0f} steps/s",
         )
+    if procs.distributed:
+        counts = torch.tensor([steps, sequences], dtype=torch.float64, device=device)
+        both = torch.cat([sums, counts])
+        dist.all_reduce(both)
+        sums, (steps, sequences) = both[:3], (int(v) for v in both[3:].tolist())
     loss_sum, recon_sum, kl_sum = sums.tolist()
     seconds = time.perf_counter() - t0
     return EpochStats(loss_sum, recon_sum, kl_sum, steps, sequences, skipped, beta, seconds)
@@ -255,13 +299,18 @@ def validate(
     """The ELBO of ``seqs`` in nats per step (paper-comparable normalisation
     ``sum(-ELBO - log p(T)) / sum(T + 1)``), and its reconstruction and KL parts per step
     (``sum / sum(T + 1)``), from the evaluation estimator. Runs in eval mode and from the
-    current RNG state; restores train mode."""
+    current RNG state; restores train mode. With several processes each evaluates every
+    ``world_size``-th batch (no sequence twice, none left out) and the sums are added up."""
+    procs = current_processes()
     was_training = model.training
     model.eval()
     try:
+        batches = iterate_batches(seqs, batch_size)
+        if procs.distributed:
+            batches = (b for i, b in enumerate(batches) if i % procs.world_size == procs.rank)
         r = estimate_split(
             model,
-            iterate_batches(seqs, batch_size),
+            batches,
             prior,
             "valid",
             model.config.data_kind,
@@ -269,6 +318,7 @@ def validate(
             elbo_samples=samples,
             device=device,
         )
+        r.all_reduce(device)
     finally:
         model.train(was_training)
     return {
@@ -313,9 +363,12 @@ def fit(
         "skipped_batches", "seconds"}`` (``best`` is None when no epoch gave a finite
         validation value).
     """
+    procs = current_processes()
     console = console or Console(stderr=True, highlight=False)
+    if not procs.main:  # one process speaks and writes; the others only compute
+        console, progress = Console(stderr=True, quiet=True), False
     _check_splits(dataset)
-    run = RunFiles(run_dir)
+    run = RunFiles(run_dir, write=procs.main)
     ckpt = None
     if resume:
         config, prior, ckpt = _resumed(config, dataset, run, console)
@@ -330,12 +383,18 @@ def fit(
     tc = config.train
     train_seqs, valid_seqs = _training_splits(dataset, tc)
 
-    state = TrainState.create(config, device)
+    state = TrainState.create(config, device, procs)
     if ckpt is not None:
-        state.load(ckpt)
+        if not state.load(ckpt, procs):
+            console.print(
+                f"[yellow]note: {last_world(ckpt)} process(es) wrote this checkpoint, "
+                f"{procs.world_size} continue it: the continuation is not bit-exact",
+                soft_wrap=True,
+            )
         run.keep_metrics_upto(state.epoch)
     else:
         run.start_fresh(console)
+    state.wrap(procs, device)
     run.write_config(config)
     info = DatasetInfo.of(dataset, prior)
     guard = NonFiniteGuard(tc.max_nonfinite, run, console)
@@ -353,7 +412,7 @@ def fit(
                     soft_wrap=True,
                 )
                 break
-            stats = train_epoch(state, train_seqs, epoch, tc, device, guard, bar, batch_task)
+            stats = train_epoch(state, train_seqs, epoch, tc, device, guard, bar, batch_task, procs)
             valid = validate(state.model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device)
             annealed = epoch + 1 >= tc.kl_zero_epochs + tc.kl_ramp_epochs
             lr = state.optimizer.param_groups[0]["lr"]
@@ -375,7 +434,9 @@ def fit(
                 "wall_seconds": elapsed,
             }
             run.append_metrics(record)
-            run.save(state.checkpoint(config, info, elapsed), improved)
+            rngs = gather_rng_states(procs)  # every process, for an exact resume
+            if procs.main:
+                run.save(state.checkpoint(config, info, elapsed, rngs), improved)
             if progress:
                 bar.console.print(
                     f"epoch {epoch + 1}/{tc.epochs} loss {record['train_loss'] or math.nan:.3f} "

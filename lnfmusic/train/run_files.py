@@ -24,10 +24,12 @@ def finite_or_none(value: float) -> float | None:
 
 
 class RunFiles:
-    """Paths and writers of one run directory (created if missing)."""
+    """Paths and writers of one run directory (created if missing). With ``write=False``
+    (the other processes of a data-parallel run) every writer does nothing."""
 
-    def __init__(self, run_dir: str | Path):
-        self.dir = make_folder(run_dir)
+    def __init__(self, run_dir: str | Path, write: bool = True):
+        self.write = write
+        self.dir = make_folder(run_dir) if write else Path(run_dir)
         self.last = self.dir / "last.pt"
         self.best = self.dir / "best.pt"
         self.metrics = self.dir / METRICS
@@ -35,6 +37,8 @@ class RunFiles:
 
     def start_fresh(self, console: Console) -> None:
         """A new run here: old checkpoints and metrics go (with a note if there were any)."""
+        if not self.write:
+            return
         if self.last.exists():
             console.print(
                 f"[yellow]note: starting a fresh run in {self.dir}; its old "
@@ -47,6 +51,8 @@ class RunFiles:
     def keep_metrics_upto(self, epoch: int) -> None:
         """Drop the metrics lines of epochs after ``epoch`` (written after the last
         checkpoint of an interrupted run)."""
+        if not self.write:
+            return
         if not self.metrics.exists():
             write_text_atomic(self.metrics, "")
             return
@@ -60,14 +66,19 @@ class RunFiles:
         write_text_atomic(self.metrics, "".join(keep))
 
     def write_config(self, config: RunConfig) -> None:
-        write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
+        if self.write:
+            write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
 
     def append_metrics(self, record: dict[str, Any]) -> None:
+        if not self.write:
+            return
         with open(self.metrics, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
 
     def save(self, state: dict[str, Any], best: bool) -> None:
         """``last.pt`` always, ``best.pt`` too when ``best``."""
+        if not self.write:
+            return
         if best:
             save_checkpoint(self.best, state)
         save_checkpoint(self.last, state)
