@@ -1,0 +1,154 @@
+"""Data-parallel scaling: training throughput (sequence steps per second, summed over the
+processes) of 1, 2, ... processes training one model with DistributedDataParallel, measured
+in the same run.
+
+On a CPU each process gets one torch thread and gloo; with ``--device cuda`` each gets one
+GPU and nccl (1 .. the GPU count). Every configuration trains the same model and preset on
+the same data with the library's own loop (``fit``), ``--batch-size`` sequences per process;
+the throughput is the median over the epochs after the first (warm-up).
+
+    python benchmarks/bench_ddp.py                       # JSB, af-scf small, 1 and 2 CPUs
+    python benchmarks/bench_ddp.py --quick               # a smoke run in seconds
+    python benchmarks/bench_ddp.py --device cuda --out results/ddp_benchmark_cuda.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from lnfmusic.config import preset
+from lnfmusic.data.dataset import load_dataset
+from lnfmusic.device import describe_device
+from lnfmusic.io.atomic import write_text_atomic
+from lnfmusic.train.loop import fit
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _worker(rank: int, world: int, port: int, job: dict) -> None:
+    torch.set_num_threads(1)
+    device = "cpu"
+    backend = "gloo"
+    if job["device"] == "cuda":
+        device, backend = f"cuda:{rank}", "nccl"
+        torch.cuda.set_device(device)
+    if world > 1:
+        dist.init_process_group(
+            backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
+        )
+    try:
+        data = load_dataset(job["dataset"], job["data_dir"])
+        config = preset(job["preset"], data.kind, job["model"])
+        config.train.batch_size = job["batch_size"]
+        config.train.max_sequences = job["max_sequences"]
+        fit(config, data, job["run_dir"], device=device, progress=False, epochs=job["epochs"])
+    finally:
+        if world > 1:
+            dist.destroy_process_group()
+
+
+def throughput(world: int, job: dict) -> tuple[float, list[float]]:
+    """Median sequence steps per second (all processes together) over epochs 2.., and all."""
+    run_dir = Path(tempfile.mkdtemp(prefix=f"ddp{world}-"))
+    job = {**job, "run_dir": str(run_dir)}
+    if world == 1:
+        _worker(0, 1, 0, job)
+    else:
+        mp.spawn(_worker, args=(world, _free_port(), job), nprocs=world, join=True)
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    rates = [r["steps_per_s"] for r in rows]
+    return statistics.median(rates[1:] or rates), rates
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", default="jsb")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--model", default="af-scf")
+    p.add_argument("--preset", default="small")
+    p.add_argument("--batch-size", type=int, default=8, help="sequences per process")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--max-sequences", type=int, default=None)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
+    p.add_argument("--processes", type=int, nargs="+", default=None, help="[default: 1 2]")
+    p.add_argument("--quick", action="store_true", help="tiny preset, 2 epochs")
+    p.add_argument("--out", type=Path, default=None)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.preset, args.epochs, args.max_sequences = "tiny", 2, 64
+    worlds = args.processes or (
+        list(range(1, torch.cuda.device_count() + 1)) if args.device == "cuda" else [1, 2]
+    )
+    job = {
+        "dataset": args.dataset,
+        "data_dir": args.data_dir,
+        "model": args.model,
+        "preset": args.preset,
+        "batch_size": args.batch_size,
+        "epochs": args.epochs,
+        "max_sequences": args.max_sequences,
+        "device": args.device,
+    }
+    started = dt.datetime.now().astimezone()
+    results = {}
+    for world in worlds:
+        median, rates = throughput(world, job)
+        results[world] = median
+        print(f"{world} process(es): {median:,.0f} steps/s (epochs: "
+              f"{', '.join(f'{r:,.0f}' for r in rates)})", file=sys.stderr, flush=True)  # fmt: skip
+    base = results[worlds[0]]
+    rows = ["| processes | sequence steps / s | speed-up |", "|---|---|---|"]
+    rows += [f"| {w} | {r:,.0f} | {r / base:.2f}x |" for w, r in results.items()]
+    unit = "GPU" if args.device == "cuda" else "CPU process, one thread"
+    report = "\n".join(
+        [
+            "# Data-parallel training throughput",
+            "",
+            f"- command: `python {' '.join(['benchmarks/bench_ddp.py', *sys.argv[1:]])}`",
+            f"- commit: {_commit()}, date: {started:%Y-%m-%d %H:%M %Z}",
+            f"- hardware: {describe_device(args.device if args.device == 'cpu' else 'cuda:0')}",
+            f"- torch {torch.__version__}, Python {platform.python_version()}",
+            f"- {args.model}, {args.preset} preset, {args.dataset}, {args.batch_size} sequences"
+            f" per process and step, {args.epochs} epochs (median of epochs 2..), one {unit}"
+            " each",
+            "",
+            *rows,
+            "",
+            f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} = "
+            f"{results[worlds[-1]] / base:.2f}",
+            "",
+        ]
+    )
+    print(report)
+    if args.out is not None:
+        write_text_atomic(args.out, report)
+
+
+if __name__ == "__main__":
+    main()
