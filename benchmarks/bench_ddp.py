@@ -5,7 +5,9 @@ in the same run.
 On a CPU each process gets one torch thread and gloo; with ``--device cuda`` each gets one
 GPU and nccl (1 .. the GPU count). Every configuration trains the same model and preset on
 the same data with the library's own loop (``fit``), ``--batch-size`` sequences per process;
-the throughput is the median over the epochs after the first (warm-up).
+the throughput is the median over the epochs after the first (warm-up). The configurations
+take turns ``--repeats`` times, so a machine whose speed drifts (a shared VM) affects them
+alike; the speed-up reported is the median of the per-round ratios.
 
     python benchmarks/bench_ddp.py                       # JSB, af-scf small, 1 and 2 CPUs
     python benchmarks/bench_ddp.py --quick               # a smoke run in seconds
@@ -97,11 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--max-sequences", type=int, default=None)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     p.add_argument("--processes", type=int, nargs="+", default=None, help="[default: 1 2]")
-    p.add_argument("--quick", action="store_true", help="tiny preset, 2 epochs")
+    p.add_argument("--repeats", type=int, default=3, help="rounds of all configurations")
+    p.add_argument("--quick", action="store_true", help="tiny preset, 2 epochs, 1 round")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
     if args.quick:
-        args.preset, args.epochs, args.max_sequences = "tiny", 2, 64
+        args.preset, args.epochs, args.max_sequences, args.repeats = "tiny", 2, 64, 1
     worlds = args.processes or (
         list(range(1, torch.cuda.device_count() + 1)) if args.device == "cuda" else [1, 2]
     )
@@ -116,15 +119,28 @@ def main(argv: list[str] | None = None) -> None:
         "device": args.device,
     }
     started = dt.datetime.now().astimezone()
-    results = {}
-    for world in worlds:
-        median, rates = throughput(world, job)
-        results[world] = median
-        print(f"{world} process(es): {median:,.0f} steps/s (epochs: "
-              f"{', '.join(f'{r:,.0f}' for r in rates)})", file=sys.stderr, flush=True)  # fmt: skip
-    base = results[worlds[0]]
-    rows = ["| processes | sequence steps / s | speed-up |", "|---|---|---|"]
-    rows += [f"| {w} | {r:,.0f} | {r / base:.2f}x |" for w, r in results.items()]
+    rounds: list[dict[int, float]] = []
+    for i in range(args.repeats):
+        rounds.append({})
+        for world in worlds:
+            median, rates = throughput(world, job)
+            rounds[-1][world] = median
+            epochs = ", ".join(f"{r:,.0f}" for r in rates)
+            line = f"round {i + 1}: {world} process(es) {median:,.0f} steps/s ({epochs})"
+            print(line, file=sys.stderr, flush=True)
+    results = {w: statistics.median(r[w] for r in rounds) for w in worlds}
+    speedup = {w: statistics.median(r[w] / r[worlds[0]] for r in rounds) for w in worlds}
+    rows = [
+        "| processes | sequence steps / s (median of rounds) | speed-up (median of rounds) "
+        "| per round |",
+        "|---|---|---|---|",
+    ]
+    rows += [
+        f"| {w} | {results[w]:,.0f} | {speedup[w]:.2f}x | "
+        + ", ".join(f"{r[w] / r[worlds[0]]:.2f}" for r in rounds)
+        + " |"
+        for w in worlds
+    ]
     unit = "GPU" if args.device == "cuda" else "CPU process, one thread"
     report = "\n".join(
         [
@@ -136,12 +152,11 @@ def main(argv: list[str] | None = None) -> None:
             f"- torch {torch.__version__}, Python {platform.python_version()}",
             f"- {args.model}, {args.preset} preset, {args.dataset}, {args.batch_size} sequences"
             f" per process and step, {args.epochs} epochs (median of epochs 2..), one {unit}"
-            " each",
+            f" each, {args.repeats} rounds taking turns",
             "",
             *rows,
             "",
-            f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} = "
-            f"{results[worlds[-1]] / base:.2f}",
+            f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} = {speedup[worlds[-1]]:.2f}",
             "",
         ]
     )
