@@ -91,10 +91,12 @@ def shard_chunks(
     chunks: list[np.ndarray], rank: int, world_size: int
 ) -> list[tuple[np.ndarray, int]]:
     """Rank ``rank``'s part of each global chunk and the chunk's size, for data-parallel
-    training: every chunk is split into ``world_size`` contiguous parts (sizes differing by
-    at most one), so the ranks together see each global batch exactly once and all take the
-    same number of steps. A chunk with fewer sequences than ranks is merged into a neighbour
-    (never dropped, never repeated). With one rank the chunks are returned as they are."""
+    training: rank ``r`` takes every ``world_size``-th sequence of the (length-sorted)
+    chunk from the ``r``-th on, so the parts have about the same lengths (no rank waits for
+    another's longer pieces) and sizes differing by at most one; the ranks together see each
+    global batch exactly once and all take the same number of steps. A chunk with fewer
+    sequences than ranks is merged into a neighbour (never dropped, never repeated). With
+    one rank the chunks are returned as they are."""
     merged = list(chunks)
     if world_size > 1:
         if sum(len(c) for c in merged) < world_size:
@@ -108,7 +110,7 @@ def shard_chunks(
                 i = 0
                 continue
             i += 1
-    return [(np.array_split(c, world_size)[rank], len(c)) for c in merged]
+    return [(c[rank::world_size], len(c)) for c in merged]
 
 
 def iterate_batches(

@@ -125,10 +125,17 @@ class TrainState:
             self.module = self.model
             return
         device = torch.device(device)
+        # On CPUs, gloo's threads share the cores with the backward pass, so overlapping the
+        # two only slows both: one bucket for all gradients, reduced after backward (2-core
+        # CPU, small preset: 1.74x vs 1.64x with 25 MB buckets). GPUs keep DDP's default.
+        size_mb = sum(p.numel() * p.element_size() for p in self.model.parameters()) / 2**20
+        bucket_mb = 25.0 if device.type == "cuda" else size_mb + 1.0
         self.module = DistributedDataParallel(
             self.model,
             device_ids=[device.index] if device.type == "cuda" else None,
             forward_sync_buffers=False,  # the only buffers are constant masks
+            gradient_as_bucket_view=True,  # gradients live in the all-reduce buckets: no copy
+            bucket_cap_mb=bucket_mb,
         )
 
     def load(self, ckpt: dict[str, Any], procs: Processes | None = None) -> bool:
