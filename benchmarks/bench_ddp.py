@@ -51,6 +51,9 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
     if job["device"] == "cuda":
         device, backend = f"cuda:{rank}", "nccl"
         torch.cuda.set_device(device)
+    if job.get("independent"):  # separate runs side by side, each in its own folder
+        job = {**job, "run_dir": f"{job['run_dir']}/{rank}"}
+        world = 1
     if world > 1:
         dist.init_process_group(
             backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
@@ -66,16 +69,25 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
             dist.destroy_process_group()
 
 
-def throughput(world: int, job: dict) -> tuple[float, list[float]]:
-    """Median sequence steps per second (all processes together) over epochs 2.., and all."""
+def _rates(run_dir: Path) -> list[float]:
+    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
+    return [r["steps_per_s"] for r in rows]
+
+
+def throughput(world: int, job: dict, independent: bool = False) -> tuple[float, list[float]]:
+    """Median sequence steps per second (all processes together) over epochs 2.., and all.
+    ``independent``: ``world`` separate one-process runs side by side, their rates added."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"ddp{world}-"))
-    job = {**job, "run_dir": str(run_dir)}
+    job = {**job, "run_dir": str(run_dir), "independent": independent}
     if world == 1:
         _worker(0, 1, 0, job)
     else:
         mp.spawn(_worker, args=(world, _free_port(), job), nprocs=world, join=True)
-    rows = [json.loads(x) for x in (run_dir / "metrics.jsonl").read_text().splitlines()]
-    rates = [r["steps_per_s"] for r in rows]
+    if independent:
+        per_run = [_rates(run_dir / str(r)) for r in range(world)]
+        rates = [sum(epoch) for epoch in zip(*per_run, strict=True)]
+    else:
+        rates = _rates(run_dir)
     return statistics.median(rates[1:] or rates), rates
 
 
@@ -119,27 +131,34 @@ def main(argv: list[str] | None = None) -> None:
         "device": args.device,
     }
     started = dt.datetime.now().astimezone()
-    rounds: list[dict[int, float]] = []
+    # a configuration: (processes, independent); the last one: the same number of separate
+    # runs side by side (CPU), the ceiling for DDP on this machine and the alternative to it
+    configs = [(w, False) for w in worlds]
+    if args.device == "cpu" and worlds[-1] > 1:
+        configs.append((worlds[-1], True))
+    rounds: list[dict[tuple[int, bool], float]] = []
     for i in range(args.repeats):
         rounds.append({})
-        for world in worlds:
-            median, rates = throughput(world, job)
-            rounds[-1][world] = median
+        for world, independent in configs:
+            median, rates = throughput(world, job, independent)
+            rounds[-1][world, independent] = median
             epochs = ", ".join(f"{r:,.0f}" for r in rates)
-            line = f"round {i + 1}: {world} process(es) {median:,.0f} steps/s ({epochs})"
-            print(line, file=sys.stderr, flush=True)
-    results = {w: statistics.median(r[w] for r in rounds) for w in worlds}
-    speedup = {w: statistics.median(r[w] / r[worlds[0]] for r in rounds) for w in worlds}
+            what = f"{world} separate runs" if independent else f"{world} process(es)"
+            print(f"round {i + 1}: {what} {median:,.0f} steps/s ({epochs})", file=sys.stderr)
+    first = configs[0]
+    results = {c: statistics.median(r[c] for r in rounds) for c in configs}
+    speedup = {c: statistics.median(r[c] / r[first] for r in rounds) for c in configs}
     rows = [
         "| processes | sequence steps / s (median of rounds) | speed-up (median of rounds) "
         "| per round |",
         "|---|---|---|---|",
     ]
     rows += [
-        f"| {w} | {results[w]:,.0f} | {speedup[w]:.2f}x | "
-        + ", ".join(f"{r[w] / r[worlds[0]]:.2f}" for r in rounds)
+        f"| {w}{' separate runs side by side (no DDP)' if ind else ''} | {results[w, ind]:,.0f} "
+        f"| {speedup[w, ind]:.2f}x | "
+        + ", ".join(f"{r[w, ind] / r[first]:.2f}" for r in rounds)
         + " |"
-        for w in worlds
+        for w, ind in configs
     ]
     unit = "GPU" if args.device == "cuda" else "CPU process, one thread"
     report = "\n".join(
@@ -156,7 +175,8 @@ def main(argv: list[str] | None = None) -> None:
             "",
             *rows,
             "",
-            f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} = {speedup[worlds[-1]]:.2f}",
+            f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} processes = "
+            f"{speedup[worlds[-1], False]:.2f}",
             "",
         ]
     )
