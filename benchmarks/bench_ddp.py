@@ -20,7 +20,6 @@ import argparse
 import datetime as dt
 import json
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,13 +37,7 @@ from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.train.loop import fit
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _worker(rank: int, world: int, port: int, job: dict) -> None:
+def _worker(rank: int, world: int, store: str, job: dict) -> None:
     torch.set_num_threads(1)
     device = "cpu"
     backend = "gloo"
@@ -55,9 +48,7 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
         job = {**job, "run_dir": f"{job['run_dir']}/{rank}"}
         world = 1
     if world > 1:
-        dist.init_process_group(
-            backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
-        )
+        dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         data = load_dataset(job["dataset"], job["data_dir"])
         config = preset(job["preset"], data.kind, job["model"])
@@ -80,9 +71,10 @@ def throughput(world: int, job: dict, independent: bool = False) -> tuple[float,
     run_dir = Path(tempfile.mkdtemp(prefix=f"ddp{world}-"))
     job = {**job, "run_dir": str(run_dir), "independent": independent}
     if world == 1:
-        _worker(0, 1, 0, job)
+        _worker(0, 1, "", job)
     else:
-        mp.spawn(_worker, args=(world, _free_port(), job), nprocs=world, join=True)
+        store = str(run_dir / "store")  # processes meet through a file: no port to race for
+        mp.spawn(_worker, args=(world, store, job), nprocs=world, join=True)
     if independent:
         per_run = [_rates(run_dir / str(r)) for r in range(world)]
         rates = [sum(epoch) for epoch in zip(*per_run, strict=True)]

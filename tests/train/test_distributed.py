@@ -9,7 +9,7 @@ posterior noise per process, so its runs agree in distribution, not draw by draw
 from __future__ import annotations
 
 import json
-import socket
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,19 +17,15 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from lnfmusic.config import RunConfig
+from lnfmusic.checkpoint import load_model
+from lnfmusic.config import RunConfig, SampleConfig
 from lnfmusic.data.batching import bucketed_chunks, shard_chunks
+from lnfmusic.sample import sample_music
 from lnfmusic.train import run_files
 from lnfmusic.train.loop import fit
 from tests.helpers import synthetic_music, tiny_run
 
 pytestmark = pytest.mark.skipif(not dist.is_available(), reason="torch without distributed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _config(model: str, batch_size: int, epochs: int) -> RunConfig:
@@ -39,12 +35,10 @@ def _config(model: str, batch_size: int, epochs: int) -> RunConfig:
     return config
 
 
-def _worker(rank: int, world: int, port: int, job: dict) -> None:
+def _worker(rank: int, world: int, store: str, job: dict) -> None:
     """One process of a run: join the group, train, leave; report through files."""
     torch.set_num_threads(1)
-    dist.init_process_group(
-        "gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world
-    )
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         out = Path(job["out"])
         writes: list[str] = []
@@ -88,7 +82,9 @@ def _worker(rank: int, world: int, port: int, job: dict) -> None:
 
 
 def _launch(world: int, **job) -> None:
-    mp.spawn(_worker, args=(world, _free_port(), job), nprocs=world, join=True)
+    """Run ``world`` processes meeting through a fresh file store (no port to race for)."""
+    store = tempfile.mktemp(prefix="lnf-store-", dir=job["out"])
+    mp.spawn(_worker, args=(world, store, job), nprocs=world, join=True)
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
@@ -117,6 +113,18 @@ def test_two_processes_equal_one_with_the_doubled_batch_and_only_rank0_writes(
     assert "checkpoint" in json.loads((tmp_path / "writes-0.json").read_text())
     ckpt = torch.load(two / "last.pt", weights_only=True)
     assert ckpt["world_size"] == 2 and len(ckpt["rng_ranks"]) == 2
+    bundle = load_model(two / "best.pt")  # one process reads what two wrote
+    assert sample_music(bundle, SampleConfig(num=1, length=5))[0].shape == (5, 88)
+
+
+def test_a_one_process_checkpoint_continues_under_two(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    config = _config("lstm", 4, 2)
+    fit(config, synthetic_music(24, 8), run, progress=False, epochs=1)
+    _launch(2, config=config.to_dict(), run_dir=str(run), out=str(tmp_path), resume=True, epochs=2)
+    rows = _metrics(run)
+    assert [r["epoch"] for r in rows] == [1, 2] and rows[1]["step"] == 6 + 3  # 6, then 3
+    assert torch.load(run / "last.pt", weights_only=True)["world_size"] == 2
 
 
 def test_resume_under_two_processes_is_exact(tmp_path: Path) -> None:
