@@ -220,12 +220,12 @@ def set_option(config: RunConfig, key: str, value: Any, *, text: bool = False) -
         raise ValueError(
             f"unknown option {name!r} in [{section}]{family} (known: {', '.join(sorted(known))})"
         )
-    spec = known[name]
     try:
-        value = options.parse(spec, value) if text else options.coerce(spec, value)
+        options.set_field(
+            config.model if section == "model" else config.train, name, value, text=text
+        )
     except ValueError as e:
         raise ValueError(f"[{section}] {e}") from None
-    setattr(config.model if section == "model" else config.train, name, value)
 
 
 def apply_overrides(config: RunConfig, items: Iterable[str]) -> None:
@@ -274,6 +274,23 @@ def apply_toml(config: RunConfig, path: str | Path) -> None:
                 set_option(config, f"{section}.{key}", value)
             except ValueError as e:
                 raise LnfError(str(e), path) from None
+
+
+def explicit_options(
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    assignments: Iterable[str] = (),
+) -> set[str]:
+    """The ``section.name`` keys that a TOML file, ``overrides`` (non-None values) and
+    ``key=value`` assignments set, as :func:`resolve_config` takes them (when resuming, the
+    stored configuration wins except for what the user set explicitly)."""
+    keys = {k for k, v in (overrides or {}).items() if v is not None}
+    keys |= {item.partition("=")[0].strip() for item in assignments}
+    if config_file is not None:
+        for section, values in read_toml(config_file).items():
+            if isinstance(values, dict):
+                keys |= {f"{section}.{key}" for key in values}
+    return keys
 
 
 def resolve_config(

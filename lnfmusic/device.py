@@ -111,9 +111,11 @@ def current_processes() -> Processes:
 def start_processes(device: str, threads: int | None = None) -> tuple[Processes, str]:
     """Join the process group a launcher (``torchrun``) set up, if any, and pick this
     process's device: on CUDA ``cuda:LOCAL_RANK`` with the ``nccl`` backend, on CPU ``gloo``
-    with ``threads`` torch threads (default: the cores divided among the processes of this
-    machine). ``device`` is a resolved device (:func:`resolve_device`). One process: nothing
-    to join, ``device`` as it is. Returns the processes and the device to use."""
+    with ``threads`` torch threads (default: ``OMP_NUM_THREADS`` where set, as torchrun sets
+    it to 1; else the cores divided among the processes of this machine). ``device`` is a
+    resolved device (:func:`resolve_device`); under a launcher ``cuda`` means each
+    process's own GPU. One process: nothing to join, ``device`` as it is. Returns the
+    processes and the device to use."""
     procs = launched_processes()
     if not procs.distributed:
         return procs, device
@@ -129,8 +131,11 @@ def start_processes(device: str, threads: int | None = None) -> tuple[Processes,
         torch.cuda.set_device(device)
     else:
         device, backend = "cpu", "gloo"
-        cores = os.cpu_count() or 1
-        torch.set_num_threads(threads or max(1, cores // max(procs.local_world_size, 1)))
+        if threads is not None:
+            torch.set_num_threads(threads)
+        elif not os.environ.get("OMP_NUM_THREADS"):
+            cores = os.cpu_count() or 1
+            torch.set_num_threads(max(1, cores // max(procs.local_world_size, 1)))
     if not dist.is_initialized():
         dist.init_process_group(backend)
     return current_processes(), device

@@ -58,7 +58,9 @@ def imports_of(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.split(".")[0] == "lnfmusic"}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module.split(".")[0] == "lnfmusic":
+            if node.module == "lnfmusic":  # `from lnfmusic import train` names a module too
+                out |= {f"lnfmusic.{a.name}" for a in node.names if a.name != "__version__"}
+            elif node.module.split(".")[0] == "lnfmusic":
                 out.add(node.module)
     return out
 

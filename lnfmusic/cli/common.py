@@ -3,6 +3,7 @@ options several commands share, consoles."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -21,8 +22,11 @@ stderr = Console(stderr=True, highlight=False)
 
 
 def fail(message: str) -> None:
-    """Print ``error: message`` as one line on stderr and exit with status 1."""
-    click.echo(f"error: {' '.join(message.split())}", err=True)
+    """Print ``error: message`` as one line on stderr and exit with status 1 (under a
+    data-parallel launcher, processes other than rank 0 say which they are)."""
+    rank = os.environ.get("RANK", "0")
+    where = "" if rank == "0" else f"[rank {rank}] "
+    click.echo(f"error: {where}{' '.join(message.split())}", err=True)
     sys.exit(1)
 
 

@@ -130,7 +130,7 @@ def train(
     """
     import torch
 
-    from lnfmusic.config import resolve_config
+    from lnfmusic.config import explicit_options, resolve_config
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.device import start_processes, stop_processes
     from lnfmusic.io.atomic import make_folder
@@ -171,7 +171,12 @@ def train(
             resume=resume,
             progress=not no_progress,
             console=stderr,
-            epochs=given.get("train__epochs"),
+            # when resuming, the stored run's epochs unless set here by any means
+            epochs=(
+                config.train.epochs
+                if "train.epochs" in explicit_options(config_file, overrides, assignments)
+                else None
+            ),
         )
     finally:
         stop_processes()

@@ -86,14 +86,13 @@ class SplitResult:
         its own share of the batches), in place; nothing to do with one process."""
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
-        floats = torch.tensor([getattr(self, k) for k in self._SUMS], dtype=torch.float64)
-        counts = torch.tensor([self.num_sequences, self.num_steps], dtype=torch.int64)
-        floats, counts = floats.to(device), counts.to(device)
-        dist.all_reduce(floats)
-        dist.all_reduce(counts)
-        for k, v in zip(self._SUMS, floats.tolist(), strict=True):
+        values = [getattr(self, k) for k in self._SUMS] + [self.num_sequences, self.num_steps]
+        total = torch.tensor(values, dtype=torch.float64, device=device)  # counts exact < 2**53
+        dist.all_reduce(total)
+        *sums, sequences, steps = total.tolist()
+        for k, v in zip(self._SUMS, sums, strict=True):
             setattr(self, k, v)
-        self.num_sequences, self.num_steps = (int(v) for v in counts.tolist())
+        self.num_sequences, self.num_steps = int(sequences), int(steps)
 
     @property
     def unit(self) -> str:

@@ -174,13 +174,14 @@ def train_step(
     ``sum_b objective_b * world_size / global_size``, so that DDP's average of the gradients
     is the gradient of the mean over the global batch — the gradient one process would get
     from the whole batch. Clipping then acts on the synchronised gradients."""
+    if world_size > 1 and global_size is None:
+        raise ValueError("train_step: global_size is needed with several processes")
     state.optimizer.zero_grad(set_to_none=True)
-    module = state.module or state.model
-    out = module(batch, kl_weight=beta, num_samples=tc.elbo_samples)
+    out = state.module(batch, kl_weight=beta, num_samples=tc.elbo_samples)
     if world_size == 1:
         loss = out.loss
     else:
-        loss = out.objective.sum() * (world_size / (global_size or len(batch)))
+        loss = out.objective.sum() * (world_size / global_size)
     loss.backward()
     norm = nn.utils.clip_grad_norm_(state.model.parameters(), tc.clip)
     loss = loss.detach()
@@ -295,13 +296,14 @@ def validate(
     batch_size: int,
     samples: int,
     device: str | torch.device,
+    procs: Processes | None = None,
 ) -> dict[str, float]:
     """The ELBO of ``seqs`` in nats per step (paper-comparable normalisation
     ``sum(-ELBO - log p(T)) / sum(T + 1)``), and its reconstruction and KL parts per step
     (``sum / sum(T + 1)``), from the evaluation estimator. Runs in eval mode and from the
     current RNG state; restores train mode. With several processes each evaluates every
     ``world_size``-th batch (no sequence twice, none left out) and the sums are added up."""
-    procs = current_processes()
+    procs = procs or current_processes()
     was_training = model.training
     model.eval()
     try:
@@ -382,13 +384,22 @@ def fit(
     config.validate()
     tc = config.train
     train_seqs, valid_seqs = _training_splits(dataset, tc)
+    if len(train_seqs) < procs.world_size:
+        raise LnfError(
+            f"{len(train_seqs)} training sequence(s) for {procs.world_size} processes: "
+            "every process needs at least one",
+            dataset.source,
+        )
 
     state = TrainState.create(config, device, procs)
     if ckpt is not None:
         if not state.load(ckpt, procs):
+            before = last_world(ckpt)
             console.print(
-                f"[yellow]note: {last_world(ckpt)} process(es) wrote this checkpoint, "
-                f"{procs.world_size} continue it: the continuation is not bit-exact",
+                f"[yellow]note: {before} process(es) wrote this checkpoint, "
+                f"{procs.world_size} continue it: the global batch goes from "
+                f"{before * tc.batch_size} to {procs.world_size * tc.batch_size} sequences and "
+                f"the continuation is not bit-exact",
                 soft_wrap=True,
             )
         run.keep_metrics_upto(state.epoch)
@@ -413,7 +424,9 @@ def fit(
                 )
                 break
             stats = train_epoch(state, train_seqs, epoch, tc, device, guard, bar, batch_task, procs)
-            valid = validate(state.model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device)
+            valid = validate(
+                state.model, valid_seqs, prior, tc.batch_size, tc.eval_samples, device, procs
+            )
             annealed = epoch + 1 >= tc.kl_zero_epochs + tc.kl_ramp_epochs
             lr = state.optimizer.param_groups[0]["lr"]
             improved = state.schedule.step(valid["elbo_nats_per_step"], annealed, tc)

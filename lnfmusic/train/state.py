@@ -3,6 +3,7 @@ and its round trip through a checkpoint, so that a resumed run continues exactly
 
 from __future__ import annotations
 
+import inspect
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -130,12 +131,18 @@ class TrainState:
         # CPU, small preset: 1.74x vs 1.64x with 25 MB buckets). GPUs keep DDP's default.
         size_mb = sum(p.numel() * p.element_size() for p in self.model.parameters()) / 2**20
         bucket_mb = 25.0 if device.type == "cuda" else size_mb + 1.0
+        # the only buffers are constant masks: never re-sent (the argument's name changed)
+        no_buffer_sync = (
+            {"forward_sync_buffers": False}
+            if "forward_sync_buffers" in inspect.signature(DistributedDataParallel).parameters
+            else {"broadcast_buffers": False}
+        )
         self.module = DistributedDataParallel(
             self.model,
             device_ids=[device.index] if device.type == "cuda" else None,
-            forward_sync_buffers=False,  # the only buffers are constant masks
             gradient_as_bucket_view=True,  # gradients live in the all-reduce buckets: no copy
             bucket_cap_mb=bucket_mb,
+            **no_buffer_sync,
         )
 
     def load(self, ckpt: dict[str, Any], procs: Processes | None = None) -> bool:
@@ -169,7 +176,7 @@ class TrainState:
         cumulative training time; ``rngs``: every process's RNG states
         (:func:`gather_rng_states`; default: this process's)."""
         rngs = rngs or [rng_state()]
-        extra = {"rng_ranks": rngs, "world_size": len(rngs)} if len(rngs) > 1 else {}
+        extra = {"rng_ranks": rngs} if len(rngs) > 1 else {}
         return {
             "config": config.to_dict(),
             "dataset": dataset.to_dict(),
@@ -181,5 +188,6 @@ class TrainState:
             "best_valid": self.schedule.best,
             "seconds": seconds,
             "rng": rngs[0],
+            "world_size": len(rngs),
             **extra,
         }
