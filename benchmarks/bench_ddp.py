@@ -38,7 +38,7 @@ from lnfmusic.train.loop import fit
 
 
 def _worker(rank: int, world: int, store: str, job: dict) -> None:
-    torch.set_num_threads(1)
+    torch.set_num_threads(job.get("threads", 1))
     device = "cpu"
     backend = "gloo"
     if job["device"] == "cuda":
@@ -65,11 +65,14 @@ def _rates(run_dir: Path) -> list[float]:
     return [r["steps_per_s"] for r in rows]
 
 
-def throughput(world: int, job: dict, independent: bool = False) -> tuple[float, list[float]]:
+def throughput(
+    world: int, job: dict, independent: bool = False, threads: int = 1
+) -> tuple[float, list[float]]:
     """Median sequence steps per second (all processes together) over epochs 2.., and all.
-    ``independent``: ``world`` separate one-process runs side by side, their rates added."""
+    ``independent``: ``world`` separate one-process runs side by side, their rates added;
+    ``threads``: torch threads per process."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"ddp{world}-"))
-    job = {**job, "run_dir": str(run_dir), "independent": independent}
+    job = {**job, "run_dir": str(run_dir), "independent": independent, "threads": threads}
     if world == 1:
         _worker(0, 1, "", job)
     else:
@@ -81,6 +84,14 @@ def throughput(world: int, job: dict, independent: bool = False) -> tuple[float,
     else:
         rates = _rates(run_dir)
     return statistics.median(rates[1:] or rates), rates
+
+
+def _label(world: int, independent: bool, threads: int) -> str:
+    if independent:
+        return f"{world} separate runs side by side (no DDP)"
+    if threads > 1:
+        return f"{world} process, {threads} threads"
+    return f"{world} process{'es' if world > 1 else ''} (DDP)" if world > 1 else "1 process"
 
 
 def _commit() -> str:
@@ -123,34 +134,34 @@ def main(argv: list[str] | None = None) -> None:
         "device": args.device,
     }
     started = dt.datetime.now().astimezone()
-    # a configuration: (processes, independent); the last one: the same number of separate
-    # runs side by side (CPU), the ceiling for DDP on this machine and the alternative to it
-    configs = [(w, False) for w in worlds]
+    # a configuration: (processes, independent, threads). On a CPU two more: one process with
+    # as many threads as the largest run has processes (the alternative to DDP on one run),
+    # and as many separate runs side by side (the machine's ceiling; the way to run a sweep)
+    configs = [(w, False, 1) for w in worlds]
     if args.device == "cpu" and worlds[-1] > 1:
-        configs.append((worlds[-1], True))
+        configs += [(1, False, worlds[-1]), (worlds[-1], True, 1)]
     rounds: list[dict[tuple[int, bool], float]] = []
     for i in range(args.repeats):
         rounds.append({})
-        for world, independent in configs:
-            median, rates = throughput(world, job, independent)
-            rounds[-1][world, independent] = median
+        for world, independent, threads in configs:
+            median, rates = throughput(world, job, independent, threads)
+            rounds[-1][world, independent, threads] = median
             epochs = ", ".join(f"{r:,.0f}" for r in rates)
-            what = f"{world} separate runs" if independent else f"{world} process(es)"
+            what = _label(world, independent, threads)
             print(f"round {i + 1}: {what} {median:,.0f} steps/s ({epochs})", file=sys.stderr)
     first = configs[0]
     results = {c: statistics.median(r[c] for r in rounds) for c in configs}
     speedup = {c: statistics.median(r[c] / r[first] for r in rounds) for c in configs}
     rows = [
-        "| processes | sequence steps / s (median of rounds) | speed-up (median of rounds) "
+        "| configuration | sequence steps / s (median of rounds) | speed-up (median of rounds) "
         "| per round |",
         "|---|---|---|---|",
     ]
     rows += [
-        f"| {w}{' separate runs side by side (no DDP)' if ind else ''} | {results[w, ind]:,.0f} "
-        f"| {speedup[w, ind]:.2f}x | "
-        + ", ".join(f"{r[w, ind] / r[first]:.2f}" for r in rounds)
+        f"| {_label(*c)} | {results[c]:,.0f} | {speedup[c]:.2f}x | "
+        + ", ".join(f"{r[c] / r[first]:.2f}" for r in rounds)
         + " |"
-        for w, ind in configs
+        for c in configs
     ]
     unit = "GPU" if args.device == "cuda" else "CPU process, one thread"
     report = "\n".join(
@@ -168,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
             *rows,
             "",
             f"Ratio measured in this run: {worlds[-1]} : {worlds[0]} processes = "
-            f"{speedup[worlds[-1], False]:.2f}",
+            f"{speedup[worlds[-1], False, 1]:.2f}",
             "",
         ]
     )
