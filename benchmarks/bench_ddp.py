@@ -73,11 +73,10 @@ def throughput(
     ``threads``: torch threads per process."""
     run_dir = Path(tempfile.mkdtemp(prefix=f"ddp{world}-"))
     job = {**job, "run_dir": str(run_dir), "independent": independent, "threads": threads}
-    if world == 1:
-        _worker(0, 1, "", job)
-    else:
-        store = str(run_dir / "store")  # processes meet through a file: no port to race for
-        mp.spawn(_worker, args=(world, store, job), nprocs=world, join=True)
+    # every configuration in fresh processes (one process too), so none inherits this one's
+    # threads or memory; processes meet through a file store: no port to race for
+    store = str(run_dir / "store")
+    mp.spawn(_worker, args=(world, store, job), nprocs=world, join=True)
     if independent:
         per_run = [_rates(run_dir / str(r)) for r in range(world)]
         rates = [sum(epoch) for epoch in zip(*per_run, strict=True)]
