@@ -164,8 +164,6 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
         if text:
             t.elbo_samples, t.kl_zero_epochs, t.kl_ramp_epochs = 10, 4, 10
             t.batch_size, t.epochs = 32, 40
-            if model == "iaf-scf":
-                _sizes(m, flow_layers=3)
         else:
             t.batch_size, t.epochs = 16, 150
     elif name == "small":
@@ -190,6 +188,7 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
         t.batch_size, t.epochs = 16, 2
         t.max_sequences = 64
         t.kl_zero_epochs, t.kl_ramp_epochs = 0.5, 1
+    m.adapt_to_preset(name, dataset_kind)  # what a family changes for itself
     return RunConfig(preset=name, model=m, train=t)
 
 

@@ -8,9 +8,15 @@ from pathlib import Path
 import pytest
 
 from lnfmusic.config import (
+    EvalConfig,
+    RunConfig,
+    SampleConfig,
+    apply_overrides,
     apply_toml,
+    explicit_options,
     preset,
     resolve_config,
+    upgrade_config_dict,
 )
 from lnfmusic.errors import LnfError
 
@@ -65,3 +71,58 @@ def test_nullable_options_accept_none_only_where_allowed(tmp_path: Path) -> None
     toml.write_text("[model]\nhidden_flow = 'none'\n")
     apply_toml(cfg, toml)
     assert cfg.model.hidden_flow == "none"
+
+
+def test_presets_take_the_sizes_each_family_has() -> None:
+    lnf, lstm = preset("small", "music", "af-scf"), preset("small", "music", "lstm")
+    assert lnf.model.latent_dim == 32 and lnf.model.flow_layers == 3
+    assert lstm.model.hidden_size == lnf.model.hidden_size == 128
+    assert not hasattr(lstm.model, "latent_dim")
+    # a family adapts a preset to itself: the paper's IAF/SCF text model has 3 flow layers
+    assert preset("paper", "text", "iaf-scf").model.flow_layers == 3
+    assert preset("paper", "text", "af-scf").model.flow_layers == 5
+    assert preset("paper", "music", "iaf-scf").model.flow_layers == 5
+
+
+def test_unknown_preset_and_model_are_one_line_errors() -> None:
+    with pytest.raises(LnfError, match="preset"):
+        preset("huge")
+    with pytest.raises(LnfError, match="unknown model"):
+        preset("tiny", "music", "gpt")
+
+
+def test_overrides_toml_and_upgrade(tmp_path: Path) -> None:
+    config = preset("tiny")
+    apply_overrides(config, ["train.lr=3e-4", "model.hidden_flow=none", "train.early_stop=none"])
+    assert config.train.lr == 3e-4 and config.model.hidden_flow == "none"
+    assert config.train.early_stop is None
+    for bad in ("train.lr", "train.lr=nan", "train.lr=-1", "model.prior=af-scf", "x.y=1"):
+        with pytest.raises(LnfError) as e:
+            apply_overrides(config, [bad])
+        assert "\n" not in str(e.value) and bad in str(e.value)
+    old = {"dataset": "jsb", "preset": "small", "model": {"model": "lstm", "latent_dim": 32,
+           "hidden_size": 64, "data_kind": "music"}, "train": {}}  # fmt: skip
+    new = upgrade_config_dict(old)
+    assert new["model"] == {"family": "lstm", "hidden_size": 64, "data_kind": "music"}
+    assert RunConfig.from_dict(new).model.hidden_size == 64
+    lnf = upgrade_config_dict({**old, "model": {"model": "af-scf", "latent_dim": 8}})
+    assert lnf["model"] == {"family": "lnf", "prior": "af-scf", "latent_dim": 8}
+
+
+def test_sample_and_eval_configs_validate() -> None:
+    SampleConfig().validate()
+    EvalConfig().validate()
+    for bad in ({"num": 0}, {"temperature": float("nan")}, {"threshold": 1.0}, {"seed": -1}):
+        with pytest.raises(LnfError):
+            SampleConfig(**bad).validate()
+    with pytest.raises(LnfError, match="num_samples"):
+        EvalConfig(num_samples=0).validate()
+    with pytest.raises(LnfError, match="split"):
+        EvalConfig(splits=()).validate()
+
+
+def test_explicit_options_from_every_source(tmp_path: Path) -> None:
+    toml = tmp_path / "c.toml"
+    toml.write_text("[train]\nepochs = 5\n[model]\nlatent_dim = 3\n")
+    keys = explicit_options(toml, {"train.lr": 0.1, "train.seed": None}, ["train.clip=1"])
+    assert keys == {"train.epochs", "model.latent_dim", "train.lr", "train.clip"}

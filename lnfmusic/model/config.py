@@ -42,6 +42,9 @@ class ModelConfig:
             raise ValueError(f"{cls.family} has no variant {name!r}")
         return cls()
 
+    def adapt_to_preset(self, preset: str, kind: str) -> None:
+        """Family-specific changes to a preset's sizes (in place); none by default."""
+
     def to_dict(self) -> dict[str, Any]:
         """Plain types, tagged with the family (what checkpoints and config.json store)."""
         return {"family": self.family, **dataclasses.asdict(self)}

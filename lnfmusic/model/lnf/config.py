@@ -43,6 +43,11 @@ class LNFConfig(ModelConfig):
             raise ValueError(f"lnf has no prior {name!r}; choose from {', '.join(PRIORS)}")
         return cls(prior=name)
 
+    def adapt_to_preset(self, preset: str, kind: str) -> None:
+        """The paper's IAF/SCF text model has 3 flow layers in hidden, not 5."""
+        if preset == "paper" and kind == "text" and self.prior == "iaf-scf":
+            self.flow_layers = 3
+
     def resolved_hidden_flow(self) -> str:
         """The flow in hidden actually used: ``hidden_flow``, or the prior's own."""
         return self.hidden_flow if self.hidden_flow is not None else PRIORS[self.prior][1]
