@@ -1,1 +1,1 @@
-"""Files out (and in): MIDI, atomic writes."""
+"""Files out (and in): MIDI, piano-roll pictures, atomic writes."""

@@ -1,2 +1,2 @@
 """Network pieces shared by the flows and the models: length conditioning, masked layers,
-helpers for padded sequences. Imports nothing else of the package."""
+helpers for padded sequences, Gaussian log-densities. Imports nothing else of the package."""
