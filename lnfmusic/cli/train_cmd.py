@@ -156,7 +156,8 @@ def train(
                 stderr.print(f"note: {note}", soft_wrap=True)
         run_dir = run_dir or default_run_dir(dataset, model, preset_name)
         if procs.main:
-            run_dir = make_folder(run_dir)
+            if not resume:  # a resumed run's folder must exist already: fit checks it
+                run_dir = make_folder(run_dir)
             what = "resuming" if resume else "training"
             where = f"{procs.world_size} processes" if procs.distributed else device
             stderr.print(

@@ -87,8 +87,6 @@ def _resumed(
 ) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
     """The stored configuration, p(T) and checkpoint of ``run``; differences from the
     requested configuration are printed (the stored one wins)."""
-    if not run.last.exists():
-        raise LnfError("resume: no last.pt to resume from", run.dir)
     ckpt = load_checkpoint(run.last, "cpu")
     stored = RunConfig.from_dict(ckpt["config"])
     prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
@@ -370,6 +368,8 @@ def fit(
     if not procs.main:  # one process speaks and writes; the others only compute
         console, progress = Console(stderr=True, quiet=True), False
     _check_splits(dataset)
+    if resume and not (Path(run_dir) / "last.pt").exists():  # before creating anything
+        raise LnfError("resume: no last.pt to resume from", run_dir)
     run = RunFiles(run_dir, write=procs.main)
     ckpt = None
     if resume:
