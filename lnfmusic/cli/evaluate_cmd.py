@@ -7,24 +7,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from lnfmusic import options
 from lnfmusic.cli.common import data_dir_option, device_option, stderr, stdout
-from lnfmusic.cli.options import click_type
+from lnfmusic.cli.options import spec_option
 from lnfmusic.config import EvalConfig
 from lnfmusic.errors import LnfError
 
-_EVAL = {s.name: s for s in options.specs(EvalConfig)}
 
-
-def _eval_option(name: str, flag: str):
-    spec = _EVAL[name]
-    return click.option(
-        flag,
-        name,
-        type=click_type(spec),
-        default=spec.default,
-        help=f"{spec.help[:1].upper()}{spec.help[1:]}.",
-    )
+def _eval_option(name: str, flag: str | None = None):
+    return spec_option(EvalConfig, name, flag)
 
 
 @click.command()
@@ -39,10 +29,10 @@ def _eval_option(name: str, flag: str):
     help="Split(s) to evaluate (repeat for several)  [default: test]",
 )
 @_eval_option("num_samples", "--samples")
-@_eval_option("elbo_samples", "--elbo-samples")
-@_eval_option("batch_size", "--batch-size")
-@_eval_option("max_elements", "--max-elements")
-@_eval_option("seed", "--seed")
+@_eval_option("elbo_samples")
+@_eval_option("batch_size")
+@_eval_option("max_elements")
+@_eval_option("seed")
 @click.option(
     "--json",
     "json_path",

@@ -49,6 +49,25 @@ def click_type(spec: options.Spec) -> click.ParamType:
     return click.STRING
 
 
+def sentence(text: str) -> str:
+    """A field's help text as a sentence: capitalised, with a full stop."""
+    return f"{text[:1].upper()}{text[1:]}."
+
+
+def spec_option(cls: type, name: str, flag: str | None = None, help: str | None = None):
+    """A flag for field ``name`` of the config dataclass ``cls`` with the field's type,
+    range and default (``--name`` unless ``flag`` is given); the parameter is ``name``."""
+    spec = next(s for s in options.specs(cls) if s.name == name)
+    return click.option(
+        flag or "--" + name.replace("_", "-"),
+        name,
+        type=click_type(spec),
+        default=spec.default,
+        show_default=spec.default is not None,
+        help=help or sentence(spec.help),
+    )
+
+
 def flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -77,7 +96,7 @@ def field_options(
                 type=click_type(spec),
                 default=None,
                 show_default=False,
-                help=f"{spec.help[:1].upper()}{spec.help[1:]}{note(spec.name)}.",
+                help=sentence(spec.help + note(spec.name)),
             )(func)
         return func
 

@@ -8,9 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lnfmusic import options
 from lnfmusic.cli.common import device_option, stderr
-from lnfmusic.cli.options import FiniteFloatRange, click_type
+from lnfmusic.cli.options import FiniteFloatRange, spec_option
 from lnfmusic.config import SampleConfig
 from lnfmusic.errors import LnfError
 
@@ -18,20 +17,11 @@ if TYPE_CHECKING:
     from lnfmusic.checkpoint import ModelBundle
 
 CHECKPOINT_HELP = "Checkpoint to sample from  [default: the shipped models/default.pt]"
-_SAMPLE = {s.name: s for s in options.specs(SampleConfig)}
 
 
 def _sample_option(name: str, help: str | None = None):
     """A flag for a :class:`SampleConfig` field, with its type, range and default."""
-    spec = _SAMPLE[name]
-    return click.option(
-        "--" + name,
-        name,
-        type=click_type(spec),
-        default=spec.default,
-        show_default=spec.default is not None,
-        help=help or f"{spec.help[:1].upper()}{spec.help[1:]}.",
-    )
+    return spec_option(SampleConfig, name, help=help)
 
 
 def _load(checkpoint: Path | None, device: str, kind: str) -> ModelBundle:
