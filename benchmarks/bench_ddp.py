@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -48,6 +49,8 @@ def _worker(rank: int, world: int, store: str, job: dict) -> None:
         job = {**job, "run_dir": f"{job['run_dir']}/{rank}"}
         world = 1
     if world > 1:
+        if backend == "gloo":
+            os.environ.setdefault("GLOO_SOCKET_IFNAME", "lo")  # one machine: loopback only
         dist.init_process_group(backend, init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         data = load_dataset(job["dataset"], job["data_dir"])
@@ -55,6 +58,8 @@ def _worker(rank: int, world: int, store: str, job: dict) -> None:
         config.train.batch_size = job["batch_size"]
         config.train.max_sequences = job["max_sequences"]
         fit(config, data, job["run_dir"], device=device, progress=False, epochs=job["epochs"])
+        if world > 1:
+            dist.barrier()  # leave together
     finally:
         if world > 1:
             dist.destroy_process_group()

@@ -141,7 +141,11 @@ def start_processes(device: str, threads: int | None = None) -> tuple[Processes,
     return current_processes(), device
 
 
-def stop_processes() -> None:
-    """Leave the process group (if one was joined)."""
+def stop_processes(wait: bool = False) -> None:
+    """Leave the process group (if one was joined); ``wait``: first wait until every process
+    is here (after work that ended normally), so that none tears its connections down while
+    another still uses them."""
     if dist.is_available() and dist.is_initialized():
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()

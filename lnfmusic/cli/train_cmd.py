@@ -179,8 +179,10 @@ def train(
                 else None
             ),
         )
-    finally:
+    except BaseException:
         stop_processes()
+        raise
+    stop_processes(wait=True)
     if not procs.main:
         return
     best = summary["best_valid_elbo_nats_per_step"]

@@ -9,6 +9,7 @@ posterior noise per process, so its runs agree in distribution, not draw by draw
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def _config(model: str, batch_size: int, epochs: int) -> RunConfig:
 def _worker(rank: int, world: int, store: str, job: dict) -> None:
     """One process of a run: join the group, train, leave; report through files."""
     torch.set_num_threads(1)
+    os.environ["GLOO_SOCKET_IFNAME"] = "lo"  # the processes talk over loopback only
     dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         out = Path(job["out"])
@@ -77,6 +79,7 @@ def _worker(rank: int, world: int, store: str, job: dict) -> None:
         )
         (out / f"writes-{rank}.json").write_text(json.dumps(writes))
         (out / f"summary-{rank}.json").write_text(json.dumps(summary))
+        dist.barrier()  # leave together: no rank tears down connections another still uses
     finally:
         dist.destroy_process_group()
 
