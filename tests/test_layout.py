@@ -17,7 +17,7 @@ LAYERS = [
     ["lnfmusic.options", "lnfmusic.progress", "lnfmusic.device"],
     ["lnfmusic.io"],
     ["lnfmusic.data", "lnfmusic.nn"],
-    ["lnfmusic.flows"],
+    ["lnfmusic.flows", "lnfmusic.discrete"],
     ["lnfmusic.model"],
     ["lnfmusic.config"],
     ["lnfmusic.checkpoint"],

@@ -1,0 +1,137 @@
+"""Discrete flow layers on one-hot tensors ``(B, T, F, K)``.
+
+Each layer is ``y = (loc + scale * x) mod K`` with ``loc`` (and ``scale``) the
+straight-through one-hot argmax of a network's logits. ``forward(x)`` is the sampling
+direction (base -> data), ``inverse(y)`` the density direction (data -> base); neither has
+a log-determinant. ``mask`` ``(B, T)`` marks real positions of padded sequences: padding is
+kept all-zero, so it is the same constant in both directions and the map stays a bijection
+on the real positions given T.
+
+- :class:`AutoregressiveFlow`: ``loc_t, scale_t = net(y_{<t})`` (or ``y_{>t}`` with
+  ``reverse``). Inverse: one network pass, parallel. Forward: serial, T passes.
+- :class:`BipartiteFlow`: the positions of one parity (along time or along the F
+  variables) are transformed from the others. Both directions: one pass, parallel.
+
+References:
+    Tran et al. (2019), Section 3.2 (modulo location-scale), 3.3 (straight-through).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lnfmusic.discrete.modular import affine_forward, affine_inverse, units
+from lnfmusic.discrete.straight_through import one_hot_argmax
+
+
+def zero_padding(x: Tensor, mask: Tensor | None) -> Tensor:
+    """``x`` ``(B, T, F, K)`` with the positions where ``mask`` ``(B, T)`` is False zeroed."""
+    return x if mask is None else x * mask[:, :, None, None].to(x.dtype)
+
+
+class _Layer(nn.Module):
+    def __init__(self, net: nn.Module, num_classes: int, scale: bool, temperature: float):
+        super().__init__()
+        if not temperature > 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        self.net, self.num_classes = net, num_classes
+        self.scale, self.temperature = scale, temperature
+        self.register_buffer("units", units(num_classes), persistent=False)
+
+    @property
+    def num_params(self) -> int:
+        return 2 if self.scale else 1
+
+    def params(self, inputs: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """One-hot ``loc`` and ``scale`` (None: 1) ``(B, T, F, K)`` from the network."""
+        out = self.net(inputs, context).unflatten(-1, (self.num_params, self.num_classes))
+        loc = one_hot_argmax(out[..., 0, :], self.temperature)
+        if not self.scale:
+            return loc, None
+        logits = out[..., 1, :].masked_fill(~self.units, float("-inf"))
+        return loc, one_hot_argmax(logits, self.temperature)
+
+
+class AutoregressiveFlow(_Layer):
+    """``y_t = (loc_t + scale_t x_t) mod K`` with ``(loc_t, scale_t)`` from ``y_{<t}``.
+
+    Args:
+        net: causal over T (:class:`~lnfmusic.discrete.networks.MaskedMLP`,
+            :class:`~lnfmusic.discrete.networks.CausalLSTMNet`), ``P * K`` outputs per
+            variable (P = 2 with ``scale``, else 1).
+        reverse: condition on ``y_{>t}`` instead (the network sees the time-reversed input).
+    """
+
+    def __init__(self, net: nn.Module, num_classes: int, *, scale: bool = False,
+                 temperature: float = 0.1, reverse: bool = False):
+        super().__init__(net, num_classes, scale, temperature)
+        self.reverse = reverse
+
+    def _flip(self, x: Tensor) -> Tensor:
+        return x.flip(1) if self.reverse else x
+
+    def params(self, inputs: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        if not self.reverse:
+            return super().params(inputs, context)
+        if context is not None and context.dim() == 3:
+            context = context.flip(1)
+        loc, scale = super().params(inputs.flip(1), context)
+        return loc.flip(1), None if scale is None else scale.flip(1)
+
+    def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """Data -> base, parallel: ``x_t = scale_t^{-1} (y_t - loc_t)``, ``(B, T, F, K)``."""
+        loc, scale = self.params(y, context)
+        return zero_padding(affine_inverse(y, loc, scale), mask)
+
+    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """Base -> data, serial over T (one network pass per position)."""
+        T = x.shape[1]
+        y = torch.zeros_like(x)
+        for t in (reversed(range(T)) if self.reverse else range(T)):
+            loc, scale = self.params(y, context)
+            yt = affine_forward(x[:, t], loc[:, t], None if scale is None else scale[:, t])
+            y = y.clone()
+            y[:, t] = yt
+            y = zero_padding(y, mask)
+        return y
+
+
+class BipartiteFlow(_Layer):
+    """Positions of one parity are transformed conditioned on the others.
+
+    Args:
+        net: any network (:class:`~lnfmusic.discrete.networks.BiLSTMNet`); it is given the
+            input with the transformed positions zeroed.
+        parity: 0 transforms even indices, 1 odd ones.
+        axis: ``"time"`` (alternate positions along T) or ``"features"`` (alternate the F
+            variables of each position, e.g. even and odd keys).
+    """
+
+    def __init__(self, net: nn.Module, num_classes: int, *, parity: int, axis: str = "time",
+                 scale: bool = False, temperature: float = 0.1):
+        super().__init__(net, num_classes, scale, temperature)
+        if parity not in (0, 1) or axis not in ("time", "features"):
+            raise ValueError(f"parity must be 0 or 1 and axis time or features, got {parity}, {axis}")
+        self.parity, self.axis = parity, axis
+
+    def transformed(self, x: Tensor) -> Tensor:
+        """Bool, broadcastable to ``x`` ``(B, T, F, K)``: the positions this layer changes."""
+        dim = 1 if self.axis == "time" else 2
+        idx = torch.arange(x.shape[dim], device=x.device) % 2 == self.parity
+        shape = [1, 1, 1, 1]
+        shape[dim] = -1
+        return idx.view(shape)
+
+    def _transform(self, v: Tensor, context: Tensor | None, mask: Tensor | None, fn) -> Tensor:
+        sel = self.transformed(v)
+        loc, scale = self.params(v * (~sel).to(v.dtype), context)
+        return zero_padding(torch.where(sel, fn(v, loc, scale), v), mask)
+
+    def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """Data -> base, parallel."""
+        return self._transform(y, context, mask, affine_inverse)
+
+    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """Base -> data, parallel."""
+        return self._transform(x, context, mask, affine_forward)

@@ -1,0 +1,145 @@
+"""Conditioners of discrete flow layers and autoregressive bases.
+
+Every network maps one-hot inputs ``(B, T, F, K)`` (and an optional context) to raw
+outputs ``(B, T, F, out)``, ``out`` per variable (``P * K`` logits for a layer with P
+parameter sets). Which outputs may see which inputs is the network's contract:
+
+- :class:`MaskedMLP` (fixed T): output at position t sees inputs at positions ``< t`` only
+  (MADE masks, Germain et al. 2015).
+- :class:`CausalLSTMNet` (any T): the same causality, by shifting the inputs one step right
+  before an LSTM.
+- :class:`BiLSTMNet` (any T): every output sees every input; the bipartite layer zeroes the
+  inputs its outputs must not see.
+
+``context``: ``(B, C)`` conditions the whole sequence (added to MADE's hidden layer; the
+LSTMs' initial state), ``(B, T, C)`` each position (added to the LSTMs' inputs; features of
+``(t, T)`` such as position embeddings, never of the data).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from lnfmusic.nn.made import MaskedLinear
+
+
+def _small_output(layer: nn.Linear) -> None:
+    # Small but non-zero: every weight gets a gradient from the first step.
+    nn.init.normal_(layer.weight, std=1e-2)
+    nn.init.zeros_(layer.bias)
+
+
+class MaskedMLP(nn.Module):
+    """MADE over ``T`` positions of ``F`` one-hot variables with K classes.
+
+    Args:
+        length: T (fixed). features: F. num_classes: K. out: outputs per variable.
+        hidden: width of each hidden layer. num_hidden: hidden layers.
+        context_dim: size of a ``(B, C)`` context (0: none).
+    """
+
+    def __init__(
+        self,
+        length: int,
+        features: int,
+        num_classes: int,
+        out: int,
+        hidden: int = 64,
+        num_hidden: int = 1,
+        context_dim: int = 0,
+    ):
+        super().__init__()
+        self.length, self.features, self.out_dim = length, features, out
+        deg_in = torch.arange(1, length + 1).repeat_interleave(features * num_classes)
+        deg_h = torch.arange(hidden) % length  # degree m sees positions 1..m (0: none)
+        deg_out = torch.arange(1, length + 1).repeat_interleave(features * out)
+        layers: list[nn.Module] = [
+            MaskedLinear(deg_in.numel(), hidden, deg_h[:, None] >= deg_in[None, :])
+        ]
+        for _ in range(num_hidden - 1):
+            layers.append(MaskedLinear(hidden, hidden, deg_h[:, None] >= deg_h[None, :]))
+        self.hidden = nn.ModuleList(layers)
+        self.context = nn.Linear(context_dim, hidden) if context_dim else None
+        self.output = MaskedLinear(hidden, deg_out.numel(), deg_out[:, None] > deg_h[None, :])
+        _small_output(self.output)
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        B, T, F, K = x.shape
+        if T != self.length or F != self.features:
+            raise ValueError(f"MaskedMLP built for ({self.length}, {self.features}), got ({T}, {F})")
+        h = self.hidden[0](x.reshape(B, -1))
+        if self.context is not None and context is not None:
+            h = h + self.context(context)
+        h = torch.relu(h)
+        for layer in self.hidden[1:]:
+            h = torch.relu(layer(h))
+        return self.output(h).view(B, T, F, self.out_dim)
+
+
+class _LSTMNet(nn.Module):
+    causal: bool
+
+    def __init__(
+        self,
+        features: int,
+        num_classes: int,
+        out: int,
+        hidden: int = 256,
+        num_layers: int = 1,
+        embed: int | None = None,
+        context_dim: int = 0,
+        bidirectional: bool = False,
+    ):
+        super().__init__()
+        self.features, self.out_dim = features, out
+        self.num_layers, self.hidden_size = num_layers, hidden
+        self.directions = 2 if bidirectional else 1
+        embed = embed or hidden
+        self.embed = nn.Linear(features * num_classes, embed)
+        self.step_context = nn.Linear(context_dim, embed) if context_dim else None
+        self.init_state = nn.Linear(context_dim, 2 * hidden) if context_dim else None
+        self.lstm = nn.LSTM(embed, hidden, num_layers, batch_first=True, bidirectional=bidirectional)
+        self.output = nn.Linear(self.directions * hidden, features * out)
+        _small_output(self.output)
+
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        B, T, F, K = x.shape
+        h = self.embed(x.reshape(B, T, F * K))
+        if self.causal:  # position t sees x_{<t}: shift right, the first input is zero
+            h = torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], 1)
+        state = None
+        if context is not None and context.dim() == 3:
+            if self.step_context is None:
+                raise ValueError("this network was built without a context")
+            h = h + self.step_context(context)
+        elif context is not None:
+            if self.init_state is None:
+                raise ValueError("this network was built without a context")
+            h0, c0 = torch.tanh(self.init_state(context)).chunk(2, -1)
+            n = self.num_layers * self.directions
+            state = (h0.expand(n, -1, -1).contiguous(), c0.expand(n, -1, -1).contiguous())
+        out, _ = self.lstm(h, state)
+        return self.output(out).view(B, T, F, self.out_dim)
+
+
+class CausalLSTMNet(_LSTMNet):
+    """LSTM over positions, output t from inputs ``< t`` (autoregressive in T, any T)."""
+
+    causal = True
+
+    def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
+                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0):
+        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim)
+
+
+class BiLSTMNet(_LSTMNet):
+    """Bidirectional LSTM over positions: every output sees every input (bipartite layers
+    zero what must not be seen)."""
+
+    causal = False
+
+    def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
+                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0):
+        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim,
+                         bidirectional=True)
