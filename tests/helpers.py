@@ -320,3 +320,50 @@ def analytic_elbo_terms(data: SequenceDataset, a: float, s: float) -> tuple[floa
 
 
 LENGTHS = [5, 9, 3, 12, 7, 7, 2]
+
+
+def random_discrete_flow(
+    arch: str, T: int, Fe: int, K: int, depth: int, scale: bool, seed: int, axis: str = "time"
+):
+    """A randomly initialised discrete flow on ``(B, T, Fe, K)``, weights large enough that
+    every layer actually permutes the space. ``arch``: ``ar`` (AR base, AR layers of
+    alternating direction, MADE and causal-LSTM conditioners mixed) or ``bipartite``
+    (factorised base, bipartite layers of alternating parity)."""
+    from lnfmusic.discrete import (
+        AutoregressiveBase,
+        AutoregressiveFlow,
+        BiLSTMNet,
+        BipartiteFlow,
+        CausalLSTMNet,
+        DiscreteFlow,
+        FactorizedBase,
+        MaskedMLP,
+    )
+
+    torch.manual_seed(seed)
+    P = (2 if scale else 1) * K
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        if arch == "ar":
+            net = MaskedMLP(T, Fe, K, P, hidden=16) if i % 2 else CausalLSTMNet(Fe, K, P, hidden=8)
+            layers.append(AutoregressiveFlow(net, K, scale=scale, reverse=i % 2 == 0))
+        else:
+            layers.append(BipartiteFlow(BiLSTMNet(Fe, K, P, hidden=8), K, parity=i % 2, axis=axis, scale=scale))
+    for layer in layers:
+        for m in layer.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, std=3.0)
+    if arch == "ar":
+        base: nn.Module = AutoregressiveBase(CausalLSTMNet(Fe, K, K, hidden=8), Fe, K)
+    else:
+        base = FactorizedBase(T, Fe, K)
+        nn.init.normal_(base.table)
+    return DiscreteFlow(base, layers)
+
+
+def every_point(T: int, Fe: int, K: int) -> Tensor:
+    """All ``K^(T*Fe)`` one-hot points ``(N, T, Fe, K)`` (float64)."""
+    import itertools
+
+    grid = torch.tensor(list(itertools.product(range(K), repeat=T * Fe)))
+    return torch.nn.functional.one_hot(grid.view(-1, T, Fe), K).double()
