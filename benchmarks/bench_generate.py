@@ -37,7 +37,7 @@ from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import atomic_path, write_text_atomic
 from lnfmusic.model.registry import build_model
 
-MODELS = ("iaf-scf", "af-scf", "af-af", "lstm")
+MODELS = ("iaf-scf", "af-scf", "af-af", "lstm", "df-bipartite", "df-ar")
 LENGTHS = tuple(16 * 2**k for k in range(7))  # 16 .. 1024
 BATCHES = (1, 64)
 RESULTS = Path(__file__).resolve().parents[1] / "results"

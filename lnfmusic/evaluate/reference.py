@@ -3,6 +3,7 @@ table: datasets to columns, model names to rows.
 
 References:
     Ziegler & Rush (2019), Tables 1-3.
+    Tran et al. (2019), Table 3 (the bipartite discrete flow on PTB).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ MODEL_LABELS = {
     "iaf-scf": "LNF IAF/SCF",
     "af-only": "LNF AF-only",
     "lstm": "LSTM",
+    "df-bipartite": "DF bipartite",
+    "df-ar": "DF AR",
 }
 
 
@@ -52,6 +55,7 @@ def reference_table() -> dict[str, dict[str, float]]:
         "LNF AF/AF -NLSq": 1.50,
         "LNF AF/AF -AF hidden": 1.57,
     }
+    ptb["DF bipartite"] = 1.38  # Tran et al. (2019): never reproduced publicly
     for name, value in ptb.items():
         table.setdefault(name, {})["PTB (bpc)"] = value
     return table
