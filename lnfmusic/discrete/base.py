@@ -85,7 +85,8 @@ class AutoregressiveBase(nn.Module):
         self.net, self.features, self.num_classes = net, features, num_classes
 
     def log_prob(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
-        return categorical_log_prob(self.net(x, context), x, mask)
+        logits = self.net(x, context) if mask is None else self.net(x, context, mask=mask)
+        return categorical_log_prob(logits, x, mask)
 
     def sample(self, batch_size: int, length: int, context: Tensor | None = None,
                mask: Tensor | None = None, temperature: float = 1.0,
@@ -95,6 +96,6 @@ class AutoregressiveBase(nn.Module):
         x = torch.zeros(batch_size, length, self.features, self.num_classes,
                         dtype=p.dtype, device=p.device)
         for t in range(length):
-            logits = self.net(x, context)[:, t]
+            logits = (self.net(x, context) if mask is None else self.net(x, context, mask=mask))[:, t]
             x[:, t] = draw_one_hot(logits, temperature, threshold, generator)
         return zero_padding(x, mask)

@@ -23,11 +23,20 @@ from torch import Tensor, nn
 
 from lnfmusic.discrete.modular import affine_forward, affine_inverse, units
 from lnfmusic.discrete.straight_through import one_hot_argmax
+from lnfmusic.nn.sequence import reverse_padded
 
 
 def zero_padding(x: Tensor, mask: Tensor | None) -> Tensor:
     """``x`` ``(B, T, F, K)`` with the positions where ``mask`` ``(B, T)`` is False zeroed."""
     return x if mask is None else x * mask[:, :, None, None].to(x.dtype)
+
+
+def reverse_time(x: Tensor, mask: Tensor | None) -> Tensor:
+    """``x`` ``(B, T, ...)`` reversed along T, each sequence within its own length (padding
+    stays at the end); its own inverse."""
+    if mask is None:
+        return x.flip(1)
+    return reverse_padded(x.flatten(2), mask.sum(1)).view_as(x)
 
 
 class _Layer(nn.Module):
@@ -43,9 +52,13 @@ class _Layer(nn.Module):
     def num_params(self) -> int:
         return 2 if self.scale else 1
 
-    def params(self, inputs: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor | None]:
-        """One-hot ``loc`` and ``scale`` (None: 1) ``(B, T, F, K)`` from the network."""
-        out = self.net(inputs, context).unflatten(-1, (self.num_params, self.num_classes))
+    def params(
+        self, inputs: Tensor, context: Tensor | None, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
+        """One-hot ``loc`` and ``scale`` (None: 1) ``(B, T, F, K)`` from the network (given
+        ``mask`` only when there is one, so any ``net(x, context)`` works unpadded)."""
+        out = self.net(inputs, context) if mask is None else self.net(inputs, context, mask=mask)
+        out = out.unflatten(-1, (self.num_params, self.num_classes))
         loc = one_hot_argmax(out[..., 0, :], self.temperature)
         if not self.scale:
             return loc, None
@@ -68,20 +81,19 @@ class AutoregressiveFlow(_Layer):
         super().__init__(net, num_classes, scale, temperature)
         self.reverse = reverse
 
-    def _flip(self, x: Tensor) -> Tensor:
-        return x.flip(1) if self.reverse else x
-
-    def params(self, inputs: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def params(
+        self, inputs: Tensor, context: Tensor | None, mask: Tensor | None = None
+    ) -> tuple[Tensor, Tensor | None]:
         if not self.reverse:
-            return super().params(inputs, context)
+            return super().params(inputs, context, mask)
         if context is not None and context.dim() == 3:
-            context = context.flip(1)
-        loc, scale = super().params(inputs.flip(1), context)
-        return loc.flip(1), None if scale is None else scale.flip(1)
+            context = reverse_time(context, mask)
+        loc, scale = super().params(reverse_time(inputs, mask), context, mask)
+        return reverse_time(loc, mask), None if scale is None else reverse_time(scale, mask)
 
     def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
         """Data -> base, parallel: ``x_t = scale_t^{-1} (y_t - loc_t)``, ``(B, T, F, K)``."""
-        loc, scale = self.params(y, context)
+        loc, scale = self.params(y, context, mask)
         return zero_padding(affine_inverse(y, loc, scale), mask)
 
     def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
@@ -89,7 +101,7 @@ class AutoregressiveFlow(_Layer):
         T = x.shape[1]
         y = torch.zeros_like(x)
         for t in (reversed(range(T)) if self.reverse else range(T)):
-            loc, scale = self.params(y, context)
+            loc, scale = self.params(y, context, mask)
             yt = affine_forward(x[:, t], loc[:, t], None if scale is None else scale[:, t])
             y = y.clone()
             y[:, t] = yt
@@ -125,7 +137,7 @@ class BipartiteFlow(_Layer):
 
     def _transform(self, v: Tensor, context: Tensor | None, mask: Tensor | None, fn) -> Tensor:
         sel = self.transformed(v)
-        loc, scale = self.params(v * (~sel).to(v.dtype), context)
+        loc, scale = self.params(v * (~sel).to(v.dtype), context, mask)
         return zero_padding(torch.where(sel, fn(v, loc, scale), v), mask)
 
     def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:

@@ -12,14 +12,16 @@ parameter sets). Which outputs may see which inputs is the network's contract:
   inputs its outputs must not see.
 
 ``context``: ``(B, C)`` conditions the whole sequence (added to MADE's hidden layer; the
-LSTMs' initial state), ``(B, T, C)`` each position (added to the LSTMs' inputs; features of
-``(t, T)`` such as position embeddings, never of the data).
+LSTMs' initial state, ``context_dim``), ``(B, T, C)`` each position (added to the LSTMs'
+inputs, ``step_context_dim``; features of ``(t, T)`` such as position embeddings, never of
+the data). A network has parameters only for the kind of context it was built for.
 """
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lnfmusic.nn.made import MaskedLinear
 
@@ -64,7 +66,7 @@ class MaskedMLP(nn.Module):
         self.output = MaskedLinear(hidden, deg_out.numel(), deg_out[:, None] > deg_h[None, :])
         _small_output(self.output)
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
         B, T, F, K = x.shape
         if T != self.length or F != self.features:
             raise ValueError(f"MaskedMLP built for ({self.length}, {self.features}), got ({T}, {F})")
@@ -89,6 +91,7 @@ class _LSTMNet(nn.Module):
         num_layers: int = 1,
         embed: int | None = None,
         context_dim: int = 0,
+        step_context_dim: int = 0,
         bidirectional: bool = False,
     ):
         super().__init__()
@@ -97,13 +100,16 @@ class _LSTMNet(nn.Module):
         self.directions = 2 if bidirectional else 1
         embed = embed or hidden
         self.embed = nn.Linear(features * num_classes, embed)
-        self.step_context = nn.Linear(context_dim, embed) if context_dim else None
+        self.step_context = nn.Linear(step_context_dim, embed) if step_context_dim else None
         self.init_state = nn.Linear(context_dim, 2 * hidden) if context_dim else None
         self.lstm = nn.LSTM(embed, hidden, num_layers, batch_first=True, bidirectional=bidirectional)
         self.output = nn.Linear(self.directions * hidden, features * out)
         _small_output(self.output)
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+        """``mask`` ``(B, T)``: real positions (padding after them). The bidirectional
+        network packs the sequences so that its backward direction starts at each one's own
+        last position: outputs never depend on how much padding a batch has."""
         B, T, F, K = x.shape
         h = self.embed(x.reshape(B, T, F * K))
         if self.causal:  # position t sees x_{<t}: shift right, the first input is zero
@@ -119,7 +125,13 @@ class _LSTMNet(nn.Module):
             h0, c0 = torch.tanh(self.init_state(context)).chunk(2, -1)
             n = self.num_layers * self.directions
             state = (h0.expand(n, -1, -1).contiguous(), c0.expand(n, -1, -1).contiguous())
-        out, _ = self.lstm(h, state)
+        if mask is not None and self.directions == 2:
+            lengths = mask.sum(1).clamp(min=1).cpu()
+            packed = pack_padded_sequence(h, lengths, batch_first=True, enforce_sorted=False)
+            out, _ = self.lstm(packed, state)
+            out, _ = pad_packed_sequence(out, batch_first=True, total_length=T)
+        else:  # causal: padding comes after every real position, so it cannot matter
+            out, _ = self.lstm(h, state)
         return self.output(out).view(B, T, F, self.out_dim)
 
 
@@ -129,8 +141,10 @@ class CausalLSTMNet(_LSTMNet):
     causal = True
 
     def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
-                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0):
-        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim)
+                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0,
+                 step_context_dim: int = 0):
+        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim,
+                         step_context_dim)
 
 
 class BiLSTMNet(_LSTMNet):
@@ -140,6 +154,7 @@ class BiLSTMNet(_LSTMNet):
     causal = False
 
     def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
-                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0):
+                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0,
+                 step_context_dim: int = 0):
         super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim,
-                         bidirectional=True)
+                         step_context_dim, bidirectional=True)

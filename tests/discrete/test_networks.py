@@ -41,7 +41,7 @@ def test_masked_mlp_is_strictly_causal_and_position_0_sees_only_the_context(T, F
 
 @pytest.mark.parametrize("T,Fe,K", [(5, 1, 4), (7, 3, 2)])
 def test_causal_lstm_is_strictly_causal_with_either_context(T, Fe, K) -> None:
-    net = CausalLSTMNet(Fe, K, out=K, hidden=8, num_layers=2, context_dim=3)
+    net = CausalLSTMNet(Fe, K, out=K, hidden=8, num_layers=2, context_dim=3, step_context_dim=3)
     x = one_hot(2, T, Fe, K)
     for context in (None, torch.randn(2, 3), torch.randn(2, T, 3)):
         assert net(x, context).shape == (2, T, Fe, K)
@@ -60,4 +60,15 @@ def test_a_context_the_network_was_not_built_for_is_an_error() -> None:
     with pytest.raises(ValueError):
         net(one_hot(1, 3, 1, 3), torch.randn(1, 2))
     with pytest.raises(ValueError):
+        net(one_hot(1, 3, 1, 3), torch.randn(1, 3, 2))
+    with pytest.raises(ValueError):
         MaskedMLP(3, 1, 3, out=3)(one_hot(1, 4, 1, 3))
+
+
+@pytest.mark.parametrize("kind", ["sequence", "step"])
+def test_a_network_has_parameters_only_for_its_context(kind: str) -> None:
+    dims = {"context_dim": 3} if kind == "sequence" else {"step_context_dim": 3}
+    net = CausalLSTMNet(1, 3, out=3, hidden=4, **dims)
+    context = torch.randn(2, 3) if kind == "sequence" else torch.randn(2, 4, 3)
+    net(one_hot(2, 4, 1, 3), context).sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())

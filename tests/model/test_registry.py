@@ -18,6 +18,7 @@ from lnfmusic.data.batching import Batch
 from lnfmusic.model import registry
 from lnfmusic.model.base import ModelOutput, SequenceModel
 from lnfmusic.model.config import ModelConfig
+from lnfmusic.model.df.config import DFConfig
 from lnfmusic.model.lnf.config import LNFConfig
 from lnfmusic.model.lnf.model import LNFModel
 from lnfmusic.model.lstm.config import LSTMConfig
@@ -35,7 +36,7 @@ from lnfmusic.model.registry import (
 from lnfmusic.options import option
 from tests.helpers import tiny_config
 
-BUILTIN = ("af-af", "af-scf", "iaf-scf", "af-only", "lstm")
+BUILTIN = ("af-af", "af-scf", "iaf-scf", "af-only", "lstm", "df-bipartite", "df-ar")
 
 
 @pytest.fixture
@@ -92,10 +93,11 @@ def test_model_names_in_registration_order() -> None:
     assert model_names() == BUILTIN
 
 
-def test_families_are_lnf_then_lstm() -> None:
+def test_families_are_lnf_lstm_then_df() -> None:
     fams = families()
-    assert list(fams) == ["lnf", "lstm"]
+    assert list(fams) == ["lnf", "lstm", "df"]
     assert fams["lnf"].config is LNFConfig and fams["lstm"].config is LSTMConfig
+    assert fams["df"].config is DFConfig
     assert all(isinstance(f, Family) and f.name == key for key, f in fams.items())
 
 

@@ -55,7 +55,7 @@ class DiscreteFlowModel(SequenceModel):
         scale = cfg.scale and K > 2
         P = (2 if scale else 1) * K
         self.position = PositionEmbedding(cfg.max_length, E)
-        lstm = dict(hidden=cfg.hidden_size, num_layers=cfg.num_layers, embed=E, context_dim=E)
+        lstm = dict(hidden=cfg.hidden_size, num_layers=cfg.num_layers, embed=E, step_context_dim=E)
         layers: list[nn.Module] = []
         if cfg.flow == "bipartite":
             base: nn.Module = FactorizedBase(cfg.max_length, Fe, K, context_dim=E)
