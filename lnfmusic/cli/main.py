@@ -10,6 +10,7 @@ from lnfmusic.cli.data_cmd import data
 from lnfmusic.cli.evaluate_cmd import evaluate
 from lnfmusic.cli.export_cmd import export
 from lnfmusic.cli.sample_cmd import sample, text_sample
+from lnfmusic.cli.synthetic_cmd import synthetic
 from lnfmusic.cli.train_cmd import train
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "show_default": True}
@@ -31,6 +32,7 @@ cli.add_command(evaluate)
 cli.add_command(sample)
 cli.add_command(text_sample)
 cli.add_command(export)
+cli.add_command(synthetic)
 
 
 def main() -> None:

@@ -9,7 +9,8 @@ position (88 keys of a piano-roll step; 1 for text and fixed-size vectors), K cl
   forward, exact inverse (table of inverses mod K), gradients of the bilinear map backward.
 - ``straight_through.py``: one-hot argmax forward, softmax-at-temperature gradient backward.
 - ``networks.py``: conditioners ``(B, T, F, K) -> (B, T, F, P*K)``: MADE-style masked MLP,
-  causal LSTM (autoregressive over T), bidirectional LSTM (for bipartite layers).
+  causal LSTM (autoregressive over T), bidirectional LSTM and dense MLP (for bipartite
+  layers).
 - ``layers.py``: autoregressive and bipartite flow layers.
 - ``base.py``: factorised and autoregressive categorical bases.
 - ``flow.py``: :class:`DiscreteFlow`, a base and a stack of layers.
@@ -30,7 +31,7 @@ from lnfmusic.discrete.modular import (
     one_hot_subtract,
     units,
 )
-from lnfmusic.discrete.networks import BiLSTMNet, CausalLSTMNet, MaskedMLP
+from lnfmusic.discrete.networks import MLP, BiLSTMNet, CausalLSTMNet, MaskedMLP
 from lnfmusic.discrete.straight_through import one_hot_argmax
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "CausalLSTMNet",
     "DiscreteFlow",
     "FactorizedBase",
+    "MLP",
     "MaskedMLP",
     "affine_forward",
     "affine_inverse",

@@ -60,18 +60,29 @@ class FactorizedBase(nn.Module):
 
     def logits(self, batch_size: int, length: int, context: Tensor | None = None) -> Tensor:
         if length > self.table.shape[0]:
-            raise ValueError(f"length {length} is beyond the base's {self.table.shape[0]} positions")
+            raise ValueError(
+                f"length {length} is beyond the base's {self.table.shape[0]} positions"
+            )
         logits = self.table[:length].expand(batch_size, -1, -1, -1)
         if self.context is not None and context is not None:
             logits = logits + self.context(context).unflatten(-1, (self.features, self.num_classes))
         return logits
 
-    def log_prob(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def log_prob(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         return categorical_log_prob(self.logits(x.shape[0], x.shape[1], context), x, mask)
 
-    def sample(self, batch_size: int, length: int, context: Tensor | None = None,
-               mask: Tensor | None = None, temperature: float = 1.0,
-               threshold: float | None = None, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self,
+        batch_size: int,
+        length: int,
+        context: Tensor | None = None,
+        mask: Tensor | None = None,
+        temperature: float = 1.0,
+        threshold: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         logits = self.logits(batch_size, length, context)
         return zero_padding(draw_one_hot(logits, temperature, threshold, generator), mask)
 
@@ -84,18 +95,30 @@ class AutoregressiveBase(nn.Module):
         super().__init__()
         self.net, self.features, self.num_classes = net, features, num_classes
 
-    def log_prob(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def log_prob(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         logits = self.net(x, context) if mask is None else self.net(x, context, mask=mask)
         return categorical_log_prob(logits, x, mask)
 
-    def sample(self, batch_size: int, length: int, context: Tensor | None = None,
-               mask: Tensor | None = None, temperature: float = 1.0,
-               threshold: float | None = None, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self,
+        batch_size: int,
+        length: int,
+        context: Tensor | None = None,
+        mask: Tensor | None = None,
+        temperature: float = 1.0,
+        threshold: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         """Serial: position t is drawn from one network pass over ``x_{<t}``."""
         p = next(self.parameters())
-        x = torch.zeros(batch_size, length, self.features, self.num_classes,
-                        dtype=p.dtype, device=p.device)
+        x = torch.zeros(
+            batch_size, length, self.features, self.num_classes, dtype=p.dtype, device=p.device
+        )
         for t in range(length):
-            logits = (self.net(x, context) if mask is None else self.net(x, context, mask=mask))[:, t]
+            logits = (self.net(x, context) if mask is None else self.net(x, context, mask=mask))[
+                :, t
+            ]
             x[:, t] = draw_one_hot(logits, temperature, threshold, generator)
         return zero_padding(x, mask)

@@ -19,27 +19,40 @@ class DiscreteFlow(nn.Module):
         self.base = base
         self.layers = nn.ModuleList(layers)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def inverse(
+        self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Data -> base noise, through every layer's inverse (last layer first)."""
         x = y
         for layer in reversed(self.layers):
             x = layer.inverse(x, context, mask)
         return x
 
-    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Base noise -> data."""
         for layer in self.layers:
             x = layer(x, context, mask)
         return x
 
-    def log_prob(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def log_prob(
+        self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Exact ``log p(y)`` ``(B,)``."""
         return self.base.log_prob(self.inverse(y, context, mask), context, mask)
 
     @torch.no_grad()
-    def sample(self, batch_size: int, length: int, context: Tensor | None = None,
-               mask: Tensor | None = None, temperature: float = 1.0,
-               threshold: float | None = None, generator: torch.Generator | None = None) -> Tensor:
+    def sample(
+        self,
+        batch_size: int,
+        length: int,
+        context: Tensor | None = None,
+        mask: Tensor | None = None,
+        temperature: float = 1.0,
+        threshold: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         """One-hot samples ``(B, T, F, K)``; temperature and threshold act on the base."""
         x = self.base.sample(batch_size, length, context, mask, temperature, threshold, generator)
         return self.forward(x, context, mask)

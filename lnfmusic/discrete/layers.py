@@ -76,8 +76,15 @@ class AutoregressiveFlow(_Layer):
         reverse: condition on ``y_{>t}`` instead (the network sees the time-reversed input).
     """
 
-    def __init__(self, net: nn.Module, num_classes: int, *, scale: bool = False,
-                 temperature: float = 0.1, reverse: bool = False):
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        *,
+        scale: bool = False,
+        temperature: float = 0.1,
+        reverse: bool = False,
+    ):
         super().__init__(net, num_classes, scale, temperature)
         self.reverse = reverse
 
@@ -91,16 +98,20 @@ class AutoregressiveFlow(_Layer):
         loc, scale = super().params(reverse_time(inputs, mask), context, mask)
         return reverse_time(loc, mask), None if scale is None else reverse_time(scale, mask)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def inverse(
+        self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Data -> base, parallel: ``x_t = scale_t^{-1} (y_t - loc_t)``, ``(B, T, F, K)``."""
         loc, scale = self.params(y, context, mask)
         return zero_padding(affine_inverse(y, loc, scale), mask)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Base -> data, serial over T (one network pass per position)."""
         T = x.shape[1]
         y = torch.zeros_like(x)
-        for t in (reversed(range(T)) if self.reverse else range(T)):
+        for t in reversed(range(T)) if self.reverse else range(T):
             loc, scale = self.params(y, context, mask)
             yt = affine_forward(x[:, t], loc[:, t], None if scale is None else scale[:, t])
             y = y.clone()
@@ -120,11 +131,21 @@ class BipartiteFlow(_Layer):
             variables of each position, e.g. even and odd keys).
     """
 
-    def __init__(self, net: nn.Module, num_classes: int, *, parity: int, axis: str = "time",
-                 scale: bool = False, temperature: float = 0.1):
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        *,
+        parity: int,
+        axis: str = "time",
+        scale: bool = False,
+        temperature: float = 0.1,
+    ):
         super().__init__(net, num_classes, scale, temperature)
         if parity not in (0, 1) or axis not in ("time", "features"):
-            raise ValueError(f"parity must be 0 or 1 and axis time or features, got {parity}, {axis}")
+            raise ValueError(
+                f"parity must be 0 or 1 and axis time or features, got {parity}, {axis}"
+            )
         self.parity, self.axis = parity, axis
 
     def transformed(self, x: Tensor) -> Tensor:
@@ -140,10 +161,14 @@ class BipartiteFlow(_Layer):
         loc, scale = self.params(v * (~sel).to(v.dtype), context, mask)
         return zero_padding(torch.where(sel, fn(v, loc, scale), v), mask)
 
-    def inverse(self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def inverse(
+        self, y: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Data -> base, parallel."""
         return self._transform(y, context, mask, affine_inverse)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """Base -> data, parallel."""
         return self._transform(x, context, mask, affine_forward)

@@ -15,7 +15,7 @@ gives the mask to apply to scale logits, :func:`inverse_table` the inverses.
 from __future__ import annotations
 
 import math
-from functools import lru_cache
+from functools import cache
 
 import torch
 import torch.nn.functional as F
@@ -23,7 +23,7 @@ from torch import Tensor
 from torch.autograd import Function
 
 
-@lru_cache(maxsize=None)
+@cache
 def _units(num_classes: int) -> tuple[bool, ...]:
     return tuple(math.gcd(s, num_classes) == 1 for s in range(num_classes))
 
@@ -35,11 +35,9 @@ def units(num_classes: int, device: torch.device | str | None = None) -> Tensor:
     return torch.tensor(_units(num_classes), device=device)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _inverses(num_classes: int) -> tuple[int, ...]:
-    return tuple(
-        pow(s, -1, num_classes) if ok else s for s, ok in enumerate(_units(num_classes))
-    )
+    return tuple(pow(s, -1, num_classes) if ok else s for s, ok in enumerate(_units(num_classes)))
 
 
 def inverse_table(num_classes: int, device: torch.device | str | None = None) -> Tensor:

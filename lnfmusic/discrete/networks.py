@@ -10,6 +10,8 @@ parameter sets). Which outputs may see which inputs is the network's contract:
   before an LSTM.
 - :class:`BiLSTMNet` (any T): every output sees every input; the bipartite layer zeroes the
   inputs its outputs must not see.
+- :class:`MLP` (fixed T): every output sees every input, for bipartite layers over short
+  fixed-size vectors.
 
 ``context``: ``(B, C)`` conditions the whole sequence (added to MADE's hidden layer; the
 LSTMs' initial state, ``context_dim``), ``(B, T, C)`` each position (added to the LSTMs'
@@ -66,10 +68,14 @@ class MaskedMLP(nn.Module):
         self.output = MaskedLinear(hidden, deg_out.numel(), deg_out[:, None] > deg_h[None, :])
         _small_output(self.output)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         B, T, F, K = x.shape
         if T != self.length or F != self.features:
-            raise ValueError(f"MaskedMLP built for ({self.length}, {self.features}), got ({T}, {F})")
+            raise ValueError(
+                f"MaskedMLP built for ({self.length}, {self.features}), got ({T}, {F})"
+            )
         h = self.hidden[0](x.reshape(B, -1))
         if self.context is not None and context is not None:
             h = h + self.context(context)
@@ -77,6 +83,40 @@ class MaskedMLP(nn.Module):
         for layer in self.hidden[1:]:
             h = torch.relu(layer(h))
         return self.output(h).view(B, T, F, self.out_dim)
+
+
+class MLP(nn.Module):
+    """Dense network over ``T`` positions of ``F`` one-hot variables: every output sees every
+    input. Args as :class:`MaskedMLP`, without a context."""
+
+    def __init__(
+        self,
+        length: int,
+        features: int,
+        num_classes: int,
+        out: int,
+        hidden: int = 64,
+        num_hidden: int = 1,
+    ):
+        super().__init__()
+        self.length, self.features, self.out_dim = length, features, out
+        sizes = [length * features * num_classes] + [hidden] * num_hidden
+        layers: list[nn.Module] = []
+        for a, b in zip(sizes[:-1], sizes[1:], strict=True):
+            layers += [nn.Linear(a, b), nn.ReLU()]
+        output = nn.Linear(sizes[-1], length * features * out)
+        _small_output(output)
+        self.net = nn.Sequential(*layers, output)
+
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
+        B, T, F, K = x.shape
+        if T != self.length or F != self.features:
+            raise ValueError(f"MLP built for ({self.length}, {self.features}), got ({T}, {F})")
+        if context is not None:
+            raise ValueError("this network was built without a context")
+        return self.net(x.reshape(B, -1)).view(B, T, F, self.out_dim)
 
 
 class _LSTMNet(nn.Module):
@@ -102,11 +142,15 @@ class _LSTMNet(nn.Module):
         self.embed = nn.Linear(features * num_classes, embed)
         self.step_context = nn.Linear(step_context_dim, embed) if step_context_dim else None
         self.init_state = nn.Linear(context_dim, 2 * hidden) if context_dim else None
-        self.lstm = nn.LSTM(embed, hidden, num_layers, batch_first=True, bidirectional=bidirectional)
+        self.lstm = nn.LSTM(
+            embed, hidden, num_layers, batch_first=True, bidirectional=bidirectional
+        )
         self.output = nn.Linear(self.directions * hidden, features * out)
         _small_output(self.output)
 
-    def forward(self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None) -> Tensor:
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
+    ) -> Tensor:
         """``mask`` ``(B, T)``: real positions (padding after them). The bidirectional
         network packs the sequences so that its backward direction starts at each one's own
         last position: outputs never depend on how much padding a batch has."""
@@ -140,11 +184,20 @@ class CausalLSTMNet(_LSTMNet):
 
     causal = True
 
-    def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
-                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0,
-                 step_context_dim: int = 0):
-        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim,
-                         step_context_dim)
+    def __init__(
+        self,
+        features: int,
+        num_classes: int,
+        out: int,
+        hidden: int = 256,
+        num_layers: int = 1,
+        embed: int | None = None,
+        context_dim: int = 0,
+        step_context_dim: int = 0,
+    ):
+        super().__init__(
+            features, num_classes, out, hidden, num_layers, embed, context_dim, step_context_dim
+        )
 
 
 class BiLSTMNet(_LSTMNet):
@@ -153,8 +206,25 @@ class BiLSTMNet(_LSTMNet):
 
     causal = False
 
-    def __init__(self, features: int, num_classes: int, out: int, hidden: int = 256,
-                 num_layers: int = 1, embed: int | None = None, context_dim: int = 0,
-                 step_context_dim: int = 0):
-        super().__init__(features, num_classes, out, hidden, num_layers, embed, context_dim,
-                         step_context_dim, bidirectional=True)
+    def __init__(
+        self,
+        features: int,
+        num_classes: int,
+        out: int,
+        hidden: int = 256,
+        num_layers: int = 1,
+        embed: int | None = None,
+        context_dim: int = 0,
+        step_context_dim: int = 0,
+    ):
+        super().__init__(
+            features,
+            num_classes,
+            out,
+            hidden,
+            num_layers,
+            embed,
+            context_dim,
+            step_context_dim,
+            bidirectional=True,
+        )

@@ -12,9 +12,13 @@ pytestmark = pytest.mark.usefixtures("float64")
 
 
 @pytest.mark.parametrize("arch", ["ar", "bipartite"])
-@pytest.mark.parametrize("T,Fe,K,depth", [(2, 1, 2, 1), (3, 1, 3, 2), (2, 2, 3, 3), (3, 1, 5, 4), (5, 1, 2, 3)])
+@pytest.mark.parametrize(
+    "T,Fe,K,depth", [(2, 1, 2, 1), (3, 1, 3, 2), (2, 2, 3, 3), (3, 1, 5, 4), (5, 1, 2, 3)]
+)
 @pytest.mark.parametrize("seed", [0, 3])
-def test_distribution_sums_to_one_and_equals_the_base_at_the_inverse(arch, T, Fe, K, depth, seed) -> None:
+def test_distribution_sums_to_one_and_equals_the_base_at_the_inverse(
+    arch, T, Fe, K, depth, seed
+) -> None:
     flow = random_discrete_flow(arch, T, Fe, K, depth, scale=K > 2, seed=seed)
     y = every_point(T, Fe, K)
     lp = flow.log_prob(y)

@@ -45,7 +45,9 @@ def test_autoregressive_inverse_is_causal(reverse: bool, net: str) -> None:
     """Changing y_s changes x_t only for t >= s (t <= s reversed), and x_s always."""
     T, K = 5, 4
     torch.manual_seed(0)
-    conditioner = MaskedMLP(T, 1, K, K, hidden=32) if net == "made" else CausalLSTMNet(1, K, K, hidden=16)
+    conditioner = (
+        MaskedMLP(T, 1, K, K, hidden=32) if net == "made" else CausalLSTMNet(1, K, K, hidden=16)
+    )
     for m in conditioner.modules():
         if isinstance(m, torch.nn.Linear):
             torch.nn.init.normal_(m.weight, std=5.0)

@@ -28,7 +28,9 @@ def jacobian_by_position(net, x, context=None) -> torch.Tensor:
 
 
 @pytest.mark.parametrize("T,Fe,K,layers", [(4, 1, 3, 1), (6, 2, 2, 2), (3, 1, 5, 3)])
-def test_masked_mlp_is_strictly_causal_and_position_0_sees_only_the_context(T, Fe, K, layers) -> None:
+def test_masked_mlp_is_strictly_causal_and_position_0_sees_only_the_context(
+    T, Fe, K, layers
+) -> None:
     net = MaskedMLP(T, Fe, K, out=2 * K, hidden=24, num_hidden=layers, context_dim=3)
     for m in net.modules():
         if isinstance(m, torch.nn.Linear):

@@ -33,10 +33,14 @@ from lnfmusic.nn.sequence import length_mask
 def bipartite_schedule(num_flows: int, music: bool) -> list[tuple[str, int]]:
     """(axis, parity) of each layer: music cycles even keys, odd keys, even steps, odd
     steps; text alternates even and odd positions."""
-    cycle = [("features", 0), ("features", 1), ("time", 0), ("time", 1)] if music else [
-        ("time", 0),
-        ("time", 1),
-    ]
+    cycle = (
+        [("features", 0), ("features", 1), ("time", 0), ("time", 1)]
+        if music
+        else [
+            ("time", 0),
+            ("time", 1),
+        ]
+    )
     return [cycle[i % len(cycle)] for i in range(num_flows)]
 
 
@@ -61,14 +65,28 @@ class DiscreteFlowModel(SequenceModel):
             base: nn.Module = FactorizedBase(cfg.max_length, Fe, K, context_dim=E)
             for axis, parity in bipartite_schedule(cfg.num_flows, music):
                 net = BiLSTMNet(Fe, K, P, **lstm)
-                layers.append(BipartiteFlow(net, K, parity=parity, axis=axis, scale=scale,
-                                            temperature=cfg.gradient_temperature))
+                layers.append(
+                    BipartiteFlow(
+                        net,
+                        K,
+                        parity=parity,
+                        axis=axis,
+                        scale=scale,
+                        temperature=cfg.gradient_temperature,
+                    )
+                )
         else:
             base = AutoregressiveBase(CausalLSTMNet(Fe, K, K, **lstm), Fe, K)
             for i in range(cfg.num_flows):
-                layers.append(AutoregressiveFlow(CausalLSTMNet(Fe, K, P, **lstm), K, scale=scale,
-                                                 temperature=cfg.gradient_temperature,
-                                                 reverse=i % 2 == 0))
+                layers.append(
+                    AutoregressiveFlow(
+                        CausalLSTMNet(Fe, K, P, **lstm),
+                        K,
+                        scale=scale,
+                        temperature=cfg.gradient_temperature,
+                        reverse=i % 2 == 0,
+                    )
+                )
         self.flow = DiscreteFlow(base, layers)
 
     def one_hot(self, x: Tensor, mask: Tensor) -> Tensor:
@@ -107,7 +125,8 @@ class DiscreteFlowModel(SequenceModel):
         B, T = lengths.shape[0], int(lengths.max())
         mask = length_mask(lengths, T)
         context = self.position(lengths, T)
-        y = self.flow.sample(B, T, context, mask, temperature,
-                             threshold if self.kind == "music" else None, generator)
+        y = self.flow.sample(
+            B, T, context, mask, temperature, threshold if self.kind == "music" else None, generator
+        )
         out = y.argmax(-1) * mask[:, :, None]
         return out.to(torch.uint8) if self.kind == "music" else out[..., 0].long()

@@ -33,11 +33,15 @@ def make(variant: str, kind: str, features: int | None = None, vocab: int = 3, s
 def every_sequence(kind: str, T: int, F: int, V: int) -> list[np.ndarray]:
     if kind == "text":
         return [np.array(s, dtype=np.int64) for s in itertools.product(range(V), repeat=T)]
-    return [np.array(s, dtype=np.uint8).reshape(T, F) for s in itertools.product(range(2), repeat=T * F)]
+    return [
+        np.array(s, dtype=np.uint8).reshape(T, F) for s in itertools.product(range(2), repeat=T * F)
+    ]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("kind,T,F,V", [("text", 3, 1, 3), ("text", 2, 1, 5), ("music", 2, 3, 2), ("music", 3, 2, 2)])
+@pytest.mark.parametrize(
+    "kind,T,F,V", [("text", 3, 1, 3), ("text", 2, 1, 5), ("music", 2, 3, 2), ("music", 3, 2, 2)]
+)
 def test_probabilities_of_every_sequence_of_a_length_sum_to_one(variant, kind, T, F, V) -> None:
     model = make(variant, kind, features=F if kind == "music" else None, vocab=V)
     batch = make_batch(every_sequence(kind, T, F, V))
@@ -104,7 +108,9 @@ def test_generate_shapes_padding_and_reproducibility(variant: str, kind: str) ->
     b = model.generate(lengths, generator=torch.Generator().manual_seed(3))
     assert torch.equal(a, b)
     if kind == "music":
-        assert a.shape == (3, 6, 88) and a.dtype == torch.uint8 and set(a.unique().tolist()) <= {0, 1}
+        assert (
+            a.shape == (3, 6, 88) and a.dtype == torch.uint8 and set(a.unique().tolist()) <= {0, 1}
+        )
         assert (a[1, 2:] == 0).all()
         on = model.generate(lengths, threshold=0.5)
         assert torch.equal(on, model.generate(lengths, threshold=0.5))  # no draws
@@ -115,6 +121,10 @@ def test_generate_shapes_padding_and_reproducibility(variant: str, kind: str) ->
 
 def test_music_layers_cycle_keys_then_steps_and_text_alternates_positions() -> None:
     assert bipartite_schedule(5, music=True) == [
-        ("features", 0), ("features", 1), ("time", 0), ("time", 1), ("features", 0)
+        ("features", 0),
+        ("features", 1),
+        ("time", 0),
+        ("time", 1),
+        ("features", 0),
     ]
     assert bipartite_schedule(3, music=False) == [("time", 0), ("time", 1), ("time", 0)]
