@@ -76,6 +76,14 @@ def generate(bundle: ModelBundle, config: SampleConfig, kind: str) -> list[np.nd
     config.validate()
     require_kind(bundle, kind)
     model = bundle.model
+    limit = model.max_generate_length
+    if config.length is not None and limit is not None and config.length > limit:
+        raise LnfError(
+            f"length {config.length} is beyond the {limit} steps this "
+            f"{bundle.config.model.name} model can generate (its factorised base has one "
+            "table row per step of the longest training sequence)",
+            bundle.path,
+        )
     device = model.device
     was_training = model.training
     model.eval()

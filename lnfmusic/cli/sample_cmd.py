@@ -55,7 +55,8 @@ def _warn_length(bundle: ModelBundle, length: int | None) -> None:
     if length is None:
         return
     longest = bundle.dataset.length_prior.max_length
-    if length > longest:
+    limit = bundle.model.max_generate_length
+    if length > longest and (limit is None or length <= limit):  # else generating refuses
         stderr.print(
             f"note: --length {length} is beyond the longest length of the model's p(T) "
             f"({longest}); positions past it reuse the last position embedding"

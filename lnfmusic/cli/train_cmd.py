@@ -196,4 +196,5 @@ def train(
     unit = f"{best:.4f} nats/step"
     if data.kind == "text":
         unit += f" ({best / math.log(2):.4f} bits/char)"
-    stdout.print(f"best valid ELBO {unit}; checkpoint {summary['best']}", soft_wrap=True)
+    what = "NLL (exact)" if summary.get("exact") else "ELBO"
+    stdout.print(f"best valid {what} {unit}; checkpoint {summary['best']}", soft_wrap=True)

@@ -7,9 +7,9 @@ Four tasks (paper Section 4 and Figure 2), each with the models the paper compar
   (factorised base + 4 bipartite layers, alternating parity).
 - ``ring``: the discretised ring of 8 Gaussians, 90 x 90 cells; factorised base, the same
   with one flow layer (y from x), and an AR base for reference.
-- ``addition``: ``p(a + b | a, b)`` over D-digit sums (D = 10, 20), the two numbers
-  encoded by an LSTM that sets the base's initial state; AR base, AR flow, factorised
-  base with 1/2/4(/8) bipartite layers.
+- ``addition``: ``p(a + b | a, b)`` over D-digit sums (D = 10, 20), every network given
+  the input digits position by position; AR base, AR flow, factorised base with 1/2/4(/8)
+  bipartite layers.
 - ``potts``: the 3 x 3 Potts model with 3/4/5 states and J in {0.1, 0.5}; AR base (an
   LSTM of 32 units, as in the paper) and AR flow.
 
@@ -112,7 +112,7 @@ class Settings:
     train_size: int = 50_000
     heldout_size: int = 20_000
     hidden: int = 128
-    addition_steps: int = 2000
+    addition_steps: int = 3000
     addition_batch: int = 128
     addition_hidden: dict[int, int] = field(default_factory=lambda: {10: 64, 20: 64})
     addition_train: int = 100_000
@@ -221,55 +221,49 @@ def vector_model(
     raise ValueError(kind)
 
 
-class EncodedFactorizedBase(nn.Module):
-    """Independent categoricals whose logits are a linear function of a ``(B, C)``
-    encoding (the factorised base of the addition task)."""
+class StepFactorizedBase(nn.Module):
+    """Independent categoricals whose logits at position t are an MLP of the ``(B, T, C)``
+    context at t (the factorised base of the addition task: p(s_t | a_t, b_t))."""
 
-    def __init__(self, context_dim: int, length: int, num_classes: int):
+    def __init__(self, context_dim: int, hidden: int, num_classes: int):
         super().__init__()
-        self.length, self.num_classes = length, num_classes
-        self.linear = nn.Linear(context_dim, length * num_classes)
+        self.num_classes = num_classes
+        self.net = nn.Sequential(
+            nn.Linear(context_dim, hidden), nn.ReLU(), nn.Linear(hidden, num_classes)
+        )
 
     def log_prob(self, x: Tensor, context: Tensor, mask: Tensor | None = None) -> Tensor:
-        logits = self.linear(context).view(-1, self.length, 1, self.num_classes)
-        return categorical_log_prob(logits, x, mask)
+        return categorical_log_prob(self.net(context)[:, :, None], x, mask)
 
 
 class AdditionModel(nn.Module):
-    """``p(s | a, b)``: an LSTM reads each number (most significant digit first); the two
-    final states, concatenated, condition the base (the AR base's initial state, or the
-    factorised base's logits). The flow layers see only the sum's digits, as in the paper's
-    description ("apply 0 or 1 flows on the output")."""
+    """``p(s | a, b)`` over the sum's digits, most significant first. Every network sees
+    the input digits of each position, one-hot ``(B, D, 20)``, as a per-position context:
+    the AR base (a left-to-right LSTM, so position t sees the inputs at ``<= t`` and cannot
+    know the carry coming from the right), the factorised base (an MLP of position t's two
+    digits), and every flow layer (the right-to-left AR flow sees ``s_{>t}`` and the inputs
+    at ``>= t``; a bipartite layer sees the untransformed half and all inputs)."""
 
     def __init__(self, length: int, hidden: int, *, autoregressive: bool, flows: int):
         super().__init__()
-        self.encoder = nn.LSTM(10, hidden, batch_first=True)
-        ctx = 2 * hidden
+        ctx = dict(hidden=hidden, step_context_dim=20)
         if autoregressive:
-            base: nn.Module = AutoregressiveBase(
-                CausalLSTMNet(1, 10, 10, hidden=hidden, context_dim=ctx), 1, 10
-            )
+            base: nn.Module = AutoregressiveBase(CausalLSTMNet(1, 10, 10, **ctx), 1, 10)
             layers = [
-                AutoregressiveFlow(CausalLSTMNet(1, 10, 10, hidden=hidden), 10, reverse=True)
+                AutoregressiveFlow(CausalLSTMNet(1, 10, 10, **ctx), 10, reverse=True)
                 for _ in range(flows)
             ]
         else:
-            base = EncodedFactorizedBase(ctx, length, 10)
+            base = StepFactorizedBase(20, hidden, 10)
             layers = [
-                BipartiteFlow(BiLSTMNet(1, 10, 10, hidden=hidden), 10, parity=(i + 1) % 2)
+                BipartiteFlow(BiLSTMNet(1, 10, 10, **ctx), 10, parity=(i + 1) % 2)
                 for i in range(flows)
             ]
         self.flow = DiscreteFlow(base, layers)
 
-    def encode(self, inputs: Tensor) -> Tensor:
-        B, D, _ = inputs.shape
-        numbers = F.one_hot(inputs.permute(0, 2, 1).reshape(2 * B, D), 10).float()
-        _, (h, _) = self.encoder(numbers)
-        return h[-1].view(2, B, -1).permute(1, 0, 2).reshape(B, -1)
-
     def log_prob(self, sums: Tensor, inputs: Tensor) -> Tensor:
-        x = self.flow.inverse(F.one_hot(sums, 10).float()[:, :, None])
-        return self.flow.base.log_prob(x, self.encode(inputs))
+        context = torch.cat([F.one_hot(inputs[..., 0], 10), F.one_hot(inputs[..., 1], 10)], -1)
+        return self.flow.log_prob(F.one_hot(sums, 10).float()[:, :, None], context.float())
 
 
 # ---------------------------------------------------------------- training

@@ -87,6 +87,11 @@ class SequenceModel(nn.Module, ABC):
     def device(self) -> torch.device:
         return next(self.parameters()).device
 
+    @property
+    def max_generate_length(self) -> int | None:
+        """The longest sequence :meth:`generate` can draw (None: any length)."""
+        return None
+
 
 def count_parameters(model: nn.Module) -> int:
     """Parameters counted once each (a tied embedding is one parameter)."""

@@ -274,7 +274,9 @@ def train_epoch(
         bar.update(
             task,
             advance=1,
-            info=f"loss {float(loss):.3f}  kl_w {beta:.3f}  {rate:,.0f} steps/s",
+            info=f"loss {float(loss):.3f}"
+            + ("" if state.model.exact else f"  kl_w {beta:.3f}")
+            + f"  {rate:,.0f} steps/s",
         )
     if procs.distributed:
         counts = torch.tensor([steps, sequences], dtype=torch.float64, device=device)
@@ -359,7 +361,7 @@ def fit(
             value when resuming).
 
     Returns:
-        ``{"best_valid_elbo_nats_per_step", "epochs", "steps", "best", "last",
+        ``{"best_valid_elbo_nats_per_step", "exact", "epochs", "steps", "best", "last",
         "skipped_batches", "seconds"}`` (``best`` is None when no epoch gave a finite
         validation value).
     """
@@ -454,7 +456,8 @@ def fit(
                 bar.console.print(
                     f"epoch {epoch + 1}/{tc.epochs} loss {record['train_loss'] or math.nan:.3f} "
                     f"valid {valid['elbo_nats_per_step']:.3f} (best {state.schedule.best:.3f}) "
-                    f"kl_w {stats.kl_weight:.2f} lr {lr:.1e} {record['steps_per_s']:,.0f} "
+                    + ("" if state.model.exact else f"kl_w {stats.kl_weight:.2f} ")
+                    + f"lr {lr:.1e} {record['steps_per_s']:,.0f} "
                     f"steps/s {stats.seconds:.0f}s" + (" *" if improved else ""),
                     soft_wrap=True,
                 )
@@ -462,6 +465,7 @@ def fit(
     best = state.schedule.best
     return {
         "best_valid_elbo_nats_per_step": best if math.isfinite(best) else None,
+        "exact": state.model.exact,  # the validation number is an exact NLL, not an ELBO
         "epochs": epochs_run,
         "steps": state.step,
         "best": str(run.best) if run.best.exists() else None,
