@@ -40,13 +40,30 @@ def reverse_time(x: Tensor, mask: Tensor | None) -> Tensor:
 
 
 class _Layer(nn.Module):
-    def __init__(self, net: nn.Module, num_classes: int, scale: bool, temperature: float):
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        scale: bool,
+        temperature: float,
+        identity_bias: float = 0.0,
+    ):
         super().__init__()
         if not temperature > 0:
             raise ValueError(f"temperature must be > 0, got {temperature}")
+        if not identity_bias >= 0:
+            raise ValueError(f"identity_bias must be >= 0, got {identity_bias}")
         self.net, self.num_classes = net, num_classes
         self.scale, self.temperature = scale, temperature
         self.register_buffer("units", units(num_classes), persistent=False)
+        # A fixed offset on the logits of loc = 0 and scale = 1: with small network outputs
+        # the layer starts as the identity instead of a random relabelling.
+        offset = torch.zeros(self.num_params, num_classes)
+        offset[:, 0] = identity_bias
+        if scale:
+            offset[1] = torch.zeros(num_classes)
+            offset[1, 1 % num_classes] = identity_bias
+        self.register_buffer("offset", offset, persistent=False)
 
     @property
     def num_params(self) -> int:
@@ -58,7 +75,7 @@ class _Layer(nn.Module):
         """One-hot ``loc`` and ``scale`` (None: 1) ``(B, T, F, K)`` from the network (given
         ``mask`` only when there is one, so any ``net(x, context)`` works unpadded)."""
         out = self.net(inputs, context) if mask is None else self.net(inputs, context, mask=mask)
-        out = out.unflatten(-1, (self.num_params, self.num_classes))
+        out = out.unflatten(-1, (self.num_params, self.num_classes)) + self.offset
         loc = one_hot_argmax(out[..., 0, :], self.temperature)
         if not self.scale:
             return loc, None
@@ -74,6 +91,8 @@ class AutoregressiveFlow(_Layer):
             :class:`~lnfmusic.discrete.networks.CausalLSTMNet`), ``P * K`` outputs per
             variable (P = 2 with ``scale``, else 1).
         reverse: condition on ``y_{>t}`` instead (the network sees the time-reversed input).
+        identity_bias: added to the logits of loc 0 (and scale 1), so that a layer whose
+            network starts with small outputs starts as the identity (0: no offset).
     """
 
     def __init__(
@@ -84,8 +103,9 @@ class AutoregressiveFlow(_Layer):
         scale: bool = False,
         temperature: float = 0.1,
         reverse: bool = False,
+        identity_bias: float = 0.0,
     ):
-        super().__init__(net, num_classes, scale, temperature)
+        super().__init__(net, num_classes, scale, temperature, identity_bias)
         self.reverse = reverse
 
     def params(
@@ -140,8 +160,9 @@ class BipartiteFlow(_Layer):
         axis: str = "time",
         scale: bool = False,
         temperature: float = 0.1,
+        identity_bias: float = 0.0,
     ):
-        super().__init__(net, num_classes, scale, temperature)
+        super().__init__(net, num_classes, scale, temperature, identity_bias)
         if parity not in (0, 1) or axis not in ("time", "features"):
             raise ValueError(
                 f"parity must be 0 or 1 and axis time or features, got {parity}, {axis}"

@@ -133,3 +133,27 @@ def test_padding_stays_zero_and_real_positions_ignore_it(arch: str) -> None:
         x = layer.inverse(y, mask=mask)
         assert (x[~mask] == 0).all() and (x[mask].sum(-1) == 1).all()
         assert torch.equal(layer(x, mask=mask), y)
+
+
+@pytest.mark.parametrize("K", [2, 5, 6])
+@pytest.mark.parametrize("scale", [False, True])
+def test_identity_bias_starts_a_layer_as_the_identity_and_still_learns(K: int, scale: bool) -> None:
+    torch.manual_seed(K)
+    T, Fe = 2, 2
+    x = every_point(T, Fe, K)
+    P = 2 if scale else 1
+    for layer in (
+        AutoregressiveFlow(MaskedMLP(T, Fe, K, P * K), K, scale=scale, identity_bias=1.0),
+        BipartiteFlow(BiLSTMNet(Fe, K, P * K, hidden=8), K, parity=0, scale=scale,
+                      identity_bias=1.0),
+    ):  # fmt: skip
+        assert torch.equal(layer(x), x) and torch.equal(layer.inverse(x), x)
+        layer.inverse(x).sum().backward()  # the offset is a constant: the net still learns
+        assert all(p.grad is not None for p in layer.parameters())
+        with pytest.raises(ValueError, match="identity_bias"):
+            type(layer)(
+                layer.net,
+                K,
+                identity_bias=-1.0,
+                **({"parity": 0} if isinstance(layer, BipartiteFlow) else {}),
+            )
