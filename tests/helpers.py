@@ -348,7 +348,8 @@ def random_discrete_flow(
             net = MaskedMLP(T, Fe, K, P, hidden=16) if i % 2 else CausalLSTMNet(Fe, K, P, hidden=8)
             layers.append(AutoregressiveFlow(net, K, scale=scale, reverse=i % 2 == 0))
         else:
-            layers.append(BipartiteFlow(BiLSTMNet(Fe, K, P, hidden=8), K, parity=i % 2, axis=axis, scale=scale))
+            net = BiLSTMNet(Fe, K, P, hidden=8)
+            layers.append(BipartiteFlow(net, K, parity=i % 2, axis=axis, scale=scale))
     for layer in layers:
         for m in layer.modules():
             if isinstance(m, nn.Linear):

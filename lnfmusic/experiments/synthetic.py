@@ -52,6 +52,11 @@ from lnfmusic.experiments import tasks
 
 TASKS = ("full-rank", "ring", "addition", "potts")
 
+# Every flow layer squashes its logits to (-0.3, 0.3) (see ``AutoregressiveFlow``): chosen on
+# the Gaussian ring (exact cross-entropy 7.36 unbounded, 7.13 bounded), used unchanged on
+# the other tasks.
+LOGIT_BOUND = 0.3
+
 # The paper's numbers (nats), by task, setting and model.
 PAPER: dict[str, dict[str, dict[str, float]]] = {
     "full-rank": {
@@ -204,7 +209,10 @@ def vector_model(
         return DiscreteFlow(ar_base(), [])
     if kind == "AR flow":
         net = MaskedMLP(length, 1, K, P * K, hidden=hidden, num_hidden=2)
-        return DiscreteFlow(ar_base(), [AutoregressiveFlow(net, K, scale=scale, reverse=True)])
+        return DiscreteFlow(
+            ar_base(),
+            [AutoregressiveFlow(net, K, scale=scale, reverse=True, logit_bound=LOGIT_BOUND)],
+        )
     if kind == "factorised base":
         return DiscreteFlow(FactorizedBase(length, 1, K), [])
     if kind == "bipartite flow":
@@ -214,6 +222,7 @@ def vector_model(
                 K,
                 parity=(i + 1) % 2,
                 scale=scale,
+                logit_bound=LOGIT_BOUND,
             )
             for i in range(flows)
         ]
@@ -250,13 +259,17 @@ class AdditionModel(nn.Module):
         if autoregressive:
             base: nn.Module = AutoregressiveBase(CausalLSTMNet(1, 10, 10, **ctx), 1, 10)
             layers = [
-                AutoregressiveFlow(CausalLSTMNet(1, 10, 10, **ctx), 10, reverse=True)
+                AutoregressiveFlow(
+                    CausalLSTMNet(1, 10, 10, **ctx), 10, reverse=True, logit_bound=LOGIT_BOUND
+                )
                 for _ in range(flows)
             ]
         else:
             base = StepFactorizedBase(20, hidden, 10)
             layers = [
-                BipartiteFlow(BiLSTMNet(1, 10, 10, **ctx), 10, parity=(i + 1) % 2)
+                BipartiteFlow(
+                    BiLSTMNet(1, 10, 10, **ctx), 10, parity=(i + 1) % 2, logit_bound=LOGIT_BOUND
+                )
                 for i in range(flows)
             ]
         self.flow = DiscreteFlow(base, layers)

@@ -1,5 +1,6 @@
 """Model families behind one interface (:mod:`lnfmusic.model.base`), found by name in
-:mod:`lnfmusic.model.registry`: the LNF VAE (``lnf``), the LSTM baseline (``lstm``) and Discrete Flows (``df``)."""
+:mod:`lnfmusic.model.registry`: the LNF VAE (``lnf``), the LSTM baseline (``lstm``) and
+Discrete Flows (``df``)."""
 
 from lnfmusic.model.df.config import DFConfig
 from lnfmusic.model.lnf.config import LNFConfig

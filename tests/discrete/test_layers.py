@@ -157,3 +157,26 @@ def test_identity_bias_starts_a_layer_as_the_identity_and_still_learns(K: int, s
                 identity_bias=-1.0,
                 **({"parity": 0} if isinstance(layer, BipartiteFlow) else {}),
             )
+
+
+def test_logit_bound_changes_only_the_gradient_never_the_map() -> None:
+    # tanh is monotone: the argmax, so the bijection, is the same with and without a bound
+    torch.manual_seed(0)
+    T, Fe, K = 2, 2, 5
+    x = every_point(T, Fe, K)
+    net = MaskedMLP(T, Fe, K, 2 * K)
+    with torch.no_grad():
+        net.output.weight.mul_(30.0)  # outputs of order one, as after some training
+    out, grads = {}, {}
+    for bound in (0.0, 0.3):
+        layer = AutoregressiveFlow(net, K, scale=True, logit_bound=bound)
+        out[bound] = layer(x)
+        assert torch.equal(layer.inverse(out[bound]), x)
+        net.zero_grad()
+        (layer.inverse(x) * torch.linspace(-1, 1, K)).sum().backward()
+        grads[bound] = net.output.weight.grad.clone()
+    assert torch.equal(out[0.0], out[0.3])
+    assert torch.isfinite(grads[0.3]).all() and grads[0.3].abs().sum() > 0
+    assert not torch.equal(grads[0.0], grads[0.3])
+    with pytest.raises(ValueError, match="logit_bound"):
+        AutoregressiveFlow(net, K, logit_bound=-1.0)
