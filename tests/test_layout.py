@@ -18,7 +18,7 @@ LAYERS = [
     ["lnfmusic.io"],
     ["lnfmusic.data", "lnfmusic.nn"],
     ["lnfmusic.flows", "lnfmusic.discrete"],
-    ["lnfmusic.model"],
+    ["lnfmusic.model", "lnfmusic.experiments"],
     ["lnfmusic.config"],
     ["lnfmusic.checkpoint"],
     ["lnfmusic.evaluate", "lnfmusic.sample"],

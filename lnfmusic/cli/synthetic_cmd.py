@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
@@ -50,7 +49,9 @@ def synthetic(
 
     torch.set_num_threads(threads)
     names = tuple(t.strip() for t in task_list.split(",") if t.strip())
-    command = "lnf " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    args = ["--quick"] if quick else []
+    args += ["--tasks", ",".join(names), "--out-dir", str(out_dir), "--seed", str(seed)]
+    command = "lnf synthetic " + " ".join(shlex.quote(a) for a in args)
     rows = run(
         names,
         Settings.make(quick=quick, seed=seed),
