@@ -22,7 +22,8 @@ def cli() -> None:
     """Latent normalizing flows for polyphonic music and text (Ziegler & Rush 2019).
 
     Train with `lnf train`, measure with `lnf evaluate`, generate with `lnf sample`
-    (MIDI) and `lnf text-sample`; manage datasets with `lnf data`.
+    (MIDI) and `lnf text-sample`; manage datasets with `lnf data`; reproduce the Discrete
+    Flows paper's synthetic experiments with `lnf synthetic`.
     """
 
 
