@@ -120,6 +120,11 @@ class MLP(nn.Module):
 
 
 class _LSTMNet(nn.Module):
+    """Shared by the two LSTM conditioners (``causal``: shifted and one-directional, else
+    bidirectional). Args: features F, num_classes K, out per variable, LSTM ``hidden`` and
+    ``num_layers``, input ``embed`` size (default ``hidden``), ``context_dim`` of a
+    ``(B, C)`` context (initial state), ``step_context_dim`` of a ``(B, T, C)`` one."""
+
     causal: bool
 
     def __init__(
@@ -132,9 +137,9 @@ class _LSTMNet(nn.Module):
         embed: int | None = None,
         context_dim: int = 0,
         step_context_dim: int = 0,
-        bidirectional: bool = False,
     ):
         super().__init__()
+        bidirectional = not self.causal
         self.features, self.out_dim = features, out
         self.num_layers, self.hidden_size = num_layers, hidden
         self.directions = 2 if bidirectional else 1
@@ -184,47 +189,9 @@ class CausalLSTMNet(_LSTMNet):
 
     causal = True
 
-    def __init__(
-        self,
-        features: int,
-        num_classes: int,
-        out: int,
-        hidden: int = 256,
-        num_layers: int = 1,
-        embed: int | None = None,
-        context_dim: int = 0,
-        step_context_dim: int = 0,
-    ):
-        super().__init__(
-            features, num_classes, out, hidden, num_layers, embed, context_dim, step_context_dim
-        )
-
 
 class BiLSTMNet(_LSTMNet):
     """Bidirectional LSTM over positions: every output sees every input (bipartite layers
     zero what must not be seen)."""
 
     causal = False
-
-    def __init__(
-        self,
-        features: int,
-        num_classes: int,
-        out: int,
-        hidden: int = 256,
-        num_layers: int = 1,
-        embed: int | None = None,
-        context_dim: int = 0,
-        step_context_dim: int = 0,
-    ):
-        super().__init__(
-            features,
-            num_classes,
-            out,
-            hidden,
-            num_layers,
-            embed,
-            context_dim,
-            step_context_dim,
-            bidirectional=True,
-        )
