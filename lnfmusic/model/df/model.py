@@ -73,6 +73,7 @@ class DiscreteFlowModel(SequenceModel):
                         axis=axis,
                         scale=scale,
                         temperature=cfg.gradient_temperature,
+                        logit_bound=cfg.logit_bound,
                     )
                 )
         else:
@@ -85,6 +86,7 @@ class DiscreteFlowModel(SequenceModel):
                         scale=scale,
                         temperature=cfg.gradient_temperature,
                         reverse=i % 2 == 0,
+                        logit_bound=cfg.logit_bound,
                     )
                 )
         self.flow = DiscreteFlow(base, layers)

@@ -128,3 +128,16 @@ def test_music_layers_cycle_keys_then_steps_and_text_alternates_positions() -> N
         ("features", 0),
     ]
     assert bipartite_schedule(3, music=False) == [("time", 0), ("time", 1), ("time", 0)]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_logit_bound_reaches_every_layer_and_keeps_the_model_normalised(variant: str) -> None:
+    torch.manual_seed(0)
+    cfg = tiny_config(variant, "text", 4)
+    cfg.num_flows, cfg.logit_bound = 3, 0.3
+    model = DiscreteFlowModel(cfg).eval()
+    assert [layer.logit_bound for layer in model.flow.layers] == [0.3] * 3
+    batch = make_batch(every_sequence("text", 3, 1, 4))
+    with torch.no_grad():
+        total = model.log_prob(batch).exp().sum()
+    torch.testing.assert_close(total, torch.tensor(1.0, dtype=total.dtype))
