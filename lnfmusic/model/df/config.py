@@ -38,6 +38,12 @@ class DFConfig(ModelConfig):
     gradient_temperature: float = option(
         0.1, "softmax temperature of the straight-through gradient", gt=0, le=10
     )
+    identity_bias: float = option(
+        0.0,
+        "added to the logits of the identity map, so every layer starts as it (0: off)",
+        ge=0,
+        le=100,
+    )
     logit_bound: float = option(
         0.0, "squash every flow layer's logits into (-b, b) with a tanh (0: off)", ge=0, le=100
     )

@@ -74,6 +74,7 @@ class DiscreteFlowModel(SequenceModel):
                         scale=scale,
                         temperature=cfg.gradient_temperature,
                         logit_bound=cfg.logit_bound,
+                        identity_bias=cfg.identity_bias,
                     )
                 )
         else:
@@ -87,6 +88,7 @@ class DiscreteFlowModel(SequenceModel):
                         temperature=cfg.gradient_temperature,
                         reverse=i % 2 == 0,
                         logit_bound=cfg.logit_bound,
+                        identity_bias=cfg.identity_bias,
                     )
                 )
         self.flow = DiscreteFlow(base, layers)

@@ -134,9 +134,10 @@ def test_music_layers_cycle_keys_then_steps_and_text_alternates_positions() -> N
 def test_logit_bound_reaches_every_layer_and_keeps_the_model_normalised(variant: str) -> None:
     torch.manual_seed(0)
     cfg = tiny_config(variant, "text", 4)
-    cfg.num_flows, cfg.logit_bound = 3, 0.3
+    cfg.num_flows, cfg.logit_bound, cfg.identity_bias = 3, 0.3, 1.0
     model = DiscreteFlowModel(cfg).eval()
     assert [layer.logit_bound for layer in model.flow.layers] == [0.3] * 3
+    assert all(float(layer.offset[0, 0]) == 1.0 for layer in model.flow.layers)
     batch = make_batch(every_sequence("text", 3, 1, 4))
     with torch.no_grad():
         total = model.log_prob(batch).exp().sum()
