@@ -36,8 +36,20 @@ from lnfmusic.cli.common import stderr, stdout
     help="Torch threads (the recorded run used 1).",
 )
 @click.option("--no-png", is_flag=True, help="Skip the ring figure (needs matplotlib).")
+@click.option(
+    "--train-size",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Training sample of the vector tasks  [default: 50000; quick: 2000].",
+)
 def synthetic(
-    task_list: str, out_dir: Path, quick: bool, seed: int, threads: int, no_png: bool
+    task_list: str,
+    out_dir: Path,
+    quick: bool,
+    seed: int,
+    threads: int,
+    no_png: bool,
+    train_size: int | None,
 ) -> None:
     """Train the models Tran et al. (2019) compare on their synthetic tasks (full-rank
     Dirichlet distributions, the discretised ring of Gaussians, addition, Potts) and write a
@@ -49,12 +61,14 @@ def synthetic(
 
     torch.set_num_threads(threads)
     names = tuple(t.strip() for t in task_list.split(",") if t.strip())
+    overrides = {} if train_size is None else {"train_size": train_size}
     args = ["--quick"] if quick else []
+    args += [] if train_size is None else ["--train-size", str(train_size)]
     args += ["--tasks", ",".join(names), "--out-dir", str(out_dir), "--seed", str(seed)]
     command = "lnf synthetic " + " ".join(shlex.quote(a) for a in args)
     rows = run(
         names,
-        Settings.make(quick=quick, seed=seed),
+        Settings.make(quick=quick, seed=seed, **overrides),
         out_dir,
         command,
         log=lambda line: stderr.print(line, soft_wrap=True),

@@ -28,7 +28,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -142,23 +142,27 @@ class Settings:
             raise LnfError(f"synthetic: lr must be > 0, got {self.lr}")
 
     @classmethod
-    def make(cls, quick: bool = False, seed: int = 0) -> Settings:
+    def make(cls, quick: bool = False, seed: int = 0, **overrides: int) -> Settings:
+        """The recorded settings (or the quick ones), with ``overrides`` of any field."""
         if not quick:
-            return cls(seed=seed)
-        return cls(
-            quick=True,
-            seed=seed,
-            steps=30,
-            batch_size=64,
-            train_size=2000,
-            heldout_size=1000,
-            hidden=16,
-            addition_steps=20,
-            addition_batch=32,
-            addition_hidden={10: 16, 20: 16},
-            addition_train=1000,
-            addition_heldout=500,
-            exact_limit=20_000,
+            return replace(cls(seed=seed), **overrides)
+        return replace(
+            cls(
+                quick=True,
+                seed=seed,
+                steps=30,
+                batch_size=64,
+                train_size=2000,
+                heldout_size=1000,
+                hidden=16,
+                addition_steps=20,
+                addition_batch=32,
+                addition_hidden={10: 16, 20: 16},
+                addition_train=1000,
+                addition_heldout=500,
+                exact_limit=20_000,
+            ),
+            **overrides,
         )
 
 

@@ -99,3 +99,11 @@ def test_rerunning_one_task_keeps_the_others(tmp_path: Path) -> None:
 def test_one_hot_layout() -> None:
     x = S.one_hot(torch.tensor([5]), 2, 3)  # 5 = (1, 2)
     assert torch.equal(x, F.one_hot(torch.tensor([[[1], [2]]]), 3).float())
+
+
+def test_make_applies_overrides_to_either_settings() -> None:
+    assert S.Settings.make(train_size=500).train_size == 500
+    quick = S.Settings.make(quick=True, train_size=300)
+    assert quick.quick and quick.train_size == 300 and quick.steps == 30
+    with pytest.raises(LnfError, match="train_size"):
+        S.Settings.make(train_size=0)
