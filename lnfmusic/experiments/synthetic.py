@@ -601,16 +601,26 @@ def plot_ring(path: Path, data: Tensor, models: dict[str, Tensor]) -> None:
 
 
 def _commit() -> str:
+    """The checkout's short commit, ``+changes`` when tracked files differ from it."""
+    here = Path(__file__).parent
     try:
-        return subprocess.run(
+        head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
             capture_output=True,
             text=True,
             check=True,
-            cwd=Path(__file__).parent,
+            cwd=here,
         ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=here,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
+    return head + ("+changes" if dirty.strip() else "")
 
 
 def run(
@@ -629,6 +639,7 @@ def run(
     from lnfmusic.device import describe_device
 
     stem = None if out_dir is None else out_dir / "discrete_flows_synthetic"
+    commit = _commit()  # the code that runs: read before any work, not when a task ends
     rows: list[Row] = []
     runs: dict[str, dict] = {}
     for name in TASKS:
@@ -645,7 +656,7 @@ def run(
             rows += run_potts(settings, log)
         runs[name] = {
             "command": command,
-            "commit": _commit(),
+            "commit": commit,
             "hardware": describe_device("cpu"),
             "python": platform.python_version(),
             "torch": torch.__version__,
