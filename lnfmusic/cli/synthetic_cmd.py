@@ -51,10 +51,12 @@ def synthetic(
     no_png: bool,
     train_size: int | None,
 ) -> None:
-    """Train the models Tran et al. (2019) compare on their synthetic tasks (full-rank
-    Dirichlet distributions, the discretised ring of Gaussians, addition, Potts) and write a
-    table with the paper's number, ours (train and held-out NLL, exact cross-entropy) and
-    the true entropy. The full run takes about an hour on one CPU core."""
+    """Rerun the Discrete Flows paper's synthetic experiments beside its numbers.
+
+    Trains the models Tran et al. (2019) compare on full-rank Dirichlet distributions, the
+    discretised ring of Gaussians, addition and Potts models, and writes a table with the
+    paper's number, ours (train and held-out NLL, exact cross-entropy) and the true
+    entropy. The full run takes about an hour on one CPU core."""
     import torch
 
     from lnfmusic.experiments.synthetic import Settings, run
