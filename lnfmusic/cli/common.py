@@ -32,7 +32,26 @@ def fail(message: str) -> None:
 
 class LnfGroup(click.Group):
     """A click group whose commands (and nested groups) never show a traceback for an
-    :class:`LnfError`: it becomes one line on stderr and exit status 1; Ctrl-C exits 130."""
+    :class:`LnfError`: it becomes one line on stderr and exit status 1; Ctrl-C exits 130.
+    A usage error (an unknown option or command, a value out of range) is one line too,
+    naming the command's ``--help``, with click's exit status 2."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except click.UsageError as e:
+            where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            click.echo(f"error: {' '.join(e.format_message().split())}{where}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"error: {' '.join(e.format_message().split())}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

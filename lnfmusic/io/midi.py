@@ -83,8 +83,13 @@ def _check_write_args(
             f"steps per beat must divide the resolution {resolution} "
             f"(ticks per beat), got {steps_per_beat}"
         )
-    if not (math.isfinite(bpm) and bpm > 0):
-        raise LnfError(f"bpm must be a positive number, got {bpm}")
+    # A MIDI file stores the tempo as a whole number of microseconds per beat, 1..2^24 - 1
+    # (pretty_midi truncates 60e6 / bpm).
+    if not (math.isfinite(bpm) and bpm > 0 and 1 <= int(60e6 / bpm) <= MAX_TEMPO_US):
+        raise LnfError(
+            f"bpm must be between {60e6 / MAX_TEMPO_US:.4g} and {60e6:,.0f} "
+            f"(a MIDI tempo is 1 to {MAX_TEMPO_US:,} microseconds per beat), got {bpm:g}"
+        )
     if not 0 <= program <= 127:
         raise LnfError(f"MIDI program must be in 0..127, got {program}")
     if not 1 <= velocity <= 127:
@@ -94,6 +99,9 @@ def _check_write_args(
             f"pitches {pitch_offset}..{pitch_offset + roll.shape[1] - 1} "
             "fall outside the MIDI range 0..127"
         )
+
+
+MAX_TEMPO_US = 0xFFFFFF
 
 
 def roll_to_midi(

@@ -12,6 +12,7 @@ import torch
 from click.testing import CliRunner, Result
 
 from lnfmusic.cli.common import LnfGroup, data_dir_option, device_option, fail
+from lnfmusic.cli.main import cli
 from lnfmusic.errors import LnfError
 
 
@@ -191,3 +192,26 @@ def test_data_dir_option_rejects_a_file(tmp_path: Path) -> None:
     result = invoke("data", "--data-dir", str(file))
     assert result.exit_code == 2
     assert "is a file" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (["trian"], ("No such command 'trian'", "'lnf --help'")),
+        (["--bogus"], ("No such option '--bogus'", "'lnf --help'")),
+        (["train", "--bogus"], ("No such option '--bogus'", "'lnf train --help'")),
+        (["sample", "--temperature", "nan"], ("'--temperature'", "'lnf sample --help'")),
+        (
+            ["evaluate", "--elbo-samples", "0", "x.pt"],
+            ("'--elbo-samples'", "'lnf evaluate --help'"),
+        ),
+        (["data", "verify"], ("Missing argument 'NAME'", "'lnf data verify --help'")),
+        (["synthetic", "--train-size", "0"], ("'--train-size'", "'lnf synthetic --help'")),
+    ],
+)
+def test_usage_errors_are_one_line_naming_the_help_with_status_2(args, names) -> None:
+    result = CliRunner().invoke(cli, args, prog_name="lnf")
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
+    assert all(n in result.stderr for n in names), result.stderr
+    assert result.stdout == "" and "Usage:" not in result.stderr

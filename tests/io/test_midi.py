@@ -340,6 +340,9 @@ def test_to_mido_puts_note_offs_first() -> None:
         ({"steps_per_beat": 0}, "divide"),
         ({"bpm": 0.0}, "bpm"),
         ({"bpm": float("nan")}, "bpm"),
+        ({"bpm": float("inf")}, "bpm"),
+        ({"bpm": 6.1e7}, "microseconds per beat"),  # under 1 us per beat
+        ({"bpm": 3.5}, "microseconds per beat"),  # over 2^24 - 1 us per beat
         ({"program": 128}, "program"),
         ({"articulation": "legato"}, "articulation"),
         ({"velocity": 0}, "velocity"),
@@ -505,3 +508,11 @@ def test_cut_inside_the_header(tmp_path: Path, keep: int) -> None:
     path = tmp_path / "cut.mid"
     path.write_bytes(full.read_bytes()[:keep])
     _fails(path, "not a readable MIDI file")
+
+
+@pytest.mark.parametrize("bpm", [3.5763, 6e7])
+def test_the_extreme_tempos_a_midi_file_can_hold_round_trip(tmp_path: Path, bpm: float) -> None:
+    path = tmp_path / "t.mid"
+    write_midi(np.ones((4, 88), np.uint8), path, bpm=bpm)
+    tempo = pretty_midi.PrettyMIDI(str(path)).get_tempo_changes()[1]
+    assert tempo[0] == pytest.approx(60e6 / int(60e6 / bpm))
