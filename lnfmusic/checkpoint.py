@@ -87,10 +87,22 @@ def _load_failure(e: Exception) -> str:
     """A short reason from torch.load's (often very long) exception."""
     text = str(e).strip()
     if text.startswith("Weights only load failed"):
-        # torch's advice to use weights_only=False does not apply: say what was found
-        detail = text.split("WeightsUnpickler error:", 1)[-1].strip().splitlines()
-        reason = detail[0].strip() if detail and detail[0].strip() else "unsupported content"
-        return f"it is not a plain tensor checkpoint: {reason}"
+        # torch's advice (load with weights_only=False) must never be passed on: name what
+        # was found instead. The reason is the paragraph that is not torch's boilerplate.
+        text = text.split("WeightsUnpickler error:", 1)[-1]
+        paragraphs = [p.strip() for p in text.split("\n\n") if p.strip()]
+        found = [
+            p
+            for p in paragraphs
+            if not p.startswith(("Weights only load failed", "Check the documentation"))
+            and "weights_only" not in p
+        ]
+        # its first sentence only: the rest is torch's advice on allow-listing the object
+        reason = found[0].splitlines()[0].split(". ")[0].rstrip(".") if found else "objects"
+        return (
+            f"not a safe checkpoint: it holds more than tensors and plain data ({reason}); "
+            "lnfmusic never runs code from a checkpoint"
+        )
     return text.splitlines()[0][:120] if text else type(e).__name__
 
 

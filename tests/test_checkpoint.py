@@ -58,6 +58,29 @@ def test_not_a_checkpoint(tmp_path, content: bytes) -> None:
     assert "weights_only" not in str(e.value), "torch's advice to disable safety is not ours"
 
 
+class _RunsCode:
+    """A pickle that would call a function on load (here a harmless one that leaves a mark)."""
+
+    def __init__(self, mark: Path):
+        self.mark = mark
+
+    def __reduce__(self):
+        return (Path.touch, (self.mark,))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(tmp_path) -> None:
+    path, mark = tmp_path / "evil.pt", tmp_path / "ran"
+    torch.save({"model": _RunsCode(mark)}, path)
+    with pytest.raises(LnfError) as e:
+        load_checkpoint(path)
+    _one_line(e, path)
+    message = str(e.value)
+    assert "not a safe checkpoint" in message and "GLOBAL" in message  # names what it found
+    for advice in ("weights_only", "trust", "add_safe_globals", "allowlist"):
+        assert advice not in message
+    assert not mark.exists()
+
+
 def test_a_foreign_torch_file(tmp_path) -> None:
     path = tmp_path / "foreign.pt"
     torch.save({"state_dict": {"w": torch.zeros(2)}}, path)

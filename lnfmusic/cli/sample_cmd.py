@@ -33,11 +33,14 @@ def _load(checkpoint: Path | None, device: str, kind: str) -> ModelBundle:
     return bundle
 
 
-def output_paths(out: str, num: int) -> list[Path]:
-    """``out`` for one sample; ``out`` with ``{i}`` replaced by 0..num-1 for several."""
+def output_paths(
+    out: str, num: int, option: str = "--out", example: str = "song_{i}.mid"
+) -> list[Path]:
+    """``out`` for one sample; ``out`` with ``{i}`` replaced by 0..num-1 for several
+    (``option`` names the flag in the error)."""
     if "{i}" not in out:
         if num > 1:
-            raise LnfError(f"--num {num} needs '{{i}}' in --out (e.g. song_{{i}}.mid)", out)
+            raise LnfError(f"--num {num} needs '{{i}}' in {option} (e.g. {example})", out)
         return [Path(out)]
     return [Path(out.replace("{i}", str(i))) for i in range(num)]
 
@@ -132,7 +135,7 @@ def sample(
     config = SampleConfig(num, length, temperature, threshold, seed)
     config.validate()
     paths = output_paths(out, num)
-    pngs = output_paths(roll_png, num) if roll_png is not None else None
+    pngs = None if roll_png is None else output_paths(roll_png, num, "--roll-png", "roll_{i}.png")
     for path in paths + (pngs or []):
         check_writable(path)
     if pngs is not None:

@@ -225,3 +225,19 @@ def test_unwritable_outputs_are_one_line_errors_before_sampling(
     assert not (tmp_path / "ok.mid").exists(), "nothing is written when an output is bad"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "folder"]
     assert not list(folder.iterdir())
+
+
+def test_several_samples_name_the_option_that_lacks_the_i_pattern(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    for args, option in (
+        (["--out", str(tmp_path / "s.mid")], "--out"),
+        (
+            ["--out", str(tmp_path / "s{i}.mid"), "--roll-png", str(tmp_path / "r.png")],
+            "--roll-png",
+        ),
+    ):
+        code, _, err = run("sample", "--checkpoint", str(checkpoints["music"]), "--num", "2", *args)
+        assert code == 1 and err.count("\n") == 1
+        assert f"needs '{{i}}' in {option} " in err, err
+    assert not list(tmp_path.iterdir())
