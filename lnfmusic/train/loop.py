@@ -13,6 +13,7 @@ References:
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from dataclasses import dataclass
@@ -82,12 +83,47 @@ def _training_splits(dataset: SequenceDataset, tc: TrainConfig) -> tuple[list, l
     return dataset.splits["train"][:n], dataset.splits["valid"][:n]
 
 
+def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path) -> None:
+    """Refuse to resume on other data than the run's: its name, kind and metadata (the
+    vocabulary of text), and — as a fingerprint of the files — p(T), the histogram of every
+    train + valid length. Raised before anything in the run directory is written."""
+    stored = ckpt.get("dataset")
+    if not isinstance(stored, dict) or "length_prior" not in stored:
+        raise LnfError(
+            "resume: the checkpoint has no dataset record (a sampling-only "
+            "export cannot be resumed)",
+            path,
+        )
+    was = str(stored.get("name"))
+    if was != dataset.name or stored.get("kind") != dataset.kind:
+        why = f"it was trained on {was!r}, not {dataset.name!r}"
+    elif json.dumps(stored.get("meta"), sort_keys=True, default=str) != json.dumps(
+        dataset.meta, sort_keys=True, default=str
+    ):
+        why = f"the data of {was!r} has changed (vocabulary or other metadata differ)"
+    else:
+        now = LengthPrior.for_data(
+            dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
+        )
+        if not np.allclose(
+            now.probs, LengthPrior.from_dict(stored["length_prior"]).probs, rtol=0, atol=1e-12
+        ):
+            why = f"the files of {was!r} have changed (its train + valid lengths differ)"
+        else:
+            return
+    raise LnfError(
+        f"resume: {why}; resume with the run's own data, or start a fresh run in another --run-dir",
+        path,
+    )
+
+
 def _resumed(
     config: RunConfig, dataset: SequenceDataset, run: RunFiles, console: Console
 ) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
     """The stored configuration, p(T) and checkpoint of ``run``; differences from the
     requested configuration are printed (the stored one wins)."""
     ckpt = load_checkpoint(run.last, "cpu")
+    _check_same_data(ckpt, dataset, run.last)
     stored = RunConfig.from_dict(ckpt["config"])
     prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
     given = with_data(config, dataset, prior)

@@ -32,3 +32,43 @@ def test_resume_gives_identical_parameters(tmp_path, model: str) -> None:
     lines_a = (tmp_path / "straight" / "metrics.jsonl").read_text().splitlines()
     lines_b = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
     assert len(lines_a) == len(lines_b) == 2
+
+
+def _snapshot(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_resume_on_other_data_is_refused_before_anything_is_written(tmp_path) -> None:
+    from lnfmusic.errors import LnfError
+
+    data = synthetic_music(n_train=16, n_valid=4)
+    run = tmp_path / "run"
+    fit(tiny_run("lstm", epochs=1), data, run, progress=False)
+    before = _snapshot(run)
+    other_name = synthetic_music(n_train=16, n_valid=4)
+    other_name.name = "nottingham"
+    other_files = synthetic_music(n_train=15, n_valid=4)  # same name, one piece fewer
+    other_kind = synthetic_music(n_train=16, n_valid=4)
+    other_kind.meta = {**other_kind.meta, "steps_per_beat": 99}
+    for other, match in (
+        (other_name, "trained on 'synthetic', not 'nottingham'"),
+        (other_files, "train \\+ valid lengths differ"),
+        (other_kind, "metadata differ"),
+    ):
+        with pytest.raises(LnfError, match=match):
+            fit(tiny_run("lstm", epochs=2), other, run, resume=True, progress=False)
+        assert _snapshot(run) == before
+    fit(tiny_run("lstm", epochs=2), data, run, resume=True, progress=False)  # its own data
+
+
+def test_a_checkpoint_without_its_dataset_record_cannot_be_resumed(tmp_path) -> None:
+    from lnfmusic.errors import LnfError
+
+    data = synthetic_music(n_train=16, n_valid=4)
+    run = tmp_path / "run"
+    fit(tiny_run("lstm", epochs=1), data, run, progress=False)
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    del ckpt["dataset"]
+    torch.save(ckpt, run / "last.pt")
+    with pytest.raises(LnfError, match="no dataset record"):
+        fit(tiny_run("lstm", epochs=2), data, run, resume=True, progress=False)
