@@ -22,17 +22,19 @@ from lnfmusic.config import SampleConfig
 from lnfmusic.errors import LnfError
 
 DEFAULT_NAME = "default.pt"
+DEFAULT_NAMES = {"music": DEFAULT_NAME, "text": "default-text.pt"}
 
 
-def default_checkpoint_path() -> Path:
-    """The shipped default model: ``$LNF_MODEL_DIR/default.pt``, else the repository's
-    ``models/default.pt``, else ``./models/default.pt``."""
+def default_checkpoint_path(kind: str = "music") -> Path:
+    """The shipped default model of ``kind`` (``default.pt`` for music, ``default-text.pt``
+    for text): in ``$LNF_MODEL_DIR``, else the repository's ``models/``, else ``./models/``."""
+    name = DEFAULT_NAMES[kind]
     candidates = []
     env = os.environ.get("LNF_MODEL_DIR")
     if env:
-        candidates.append(Path(env) / DEFAULT_NAME)
-    candidates.append(Path(lnfmusic.__file__).resolve().parents[1] / "models" / DEFAULT_NAME)
-    candidates.append(Path("models") / DEFAULT_NAME)
+        candidates.append(Path(env) / name)
+    candidates.append(Path(lnfmusic.__file__).resolve().parents[1] / "models" / name)
+    candidates.append(Path("models") / name)
     for path in candidates:
         if path.is_file():
             return path

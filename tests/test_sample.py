@@ -116,3 +116,13 @@ def test_default_checkpoint_lookup(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     (env / "default.pt").write_bytes(b"x")
     monkeypatch.setenv("LNF_MODEL_DIR", str(env))
     assert default_checkpoint_path() == env / "default.pt"
+
+
+def test_the_default_text_model_has_its_own_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LNF_MODEL_DIR", str(tmp_path))
+    (tmp_path / "default.pt").write_bytes(b"x")
+    (tmp_path / "default-text.pt").write_bytes(b"x")
+    assert default_checkpoint_path("text") == tmp_path / "default-text.pt"
+    assert default_checkpoint_path("music") == tmp_path / "default.pt"

@@ -28,7 +28,9 @@ def _load(checkpoint: Path | None, device: str, kind: str) -> ModelBundle:
     from lnfmusic.checkpoint import load_model
     from lnfmusic.sample import default_checkpoint_path, require_kind
 
-    bundle = load_model(checkpoint if checkpoint is not None else default_checkpoint_path(), device)
+    bundle = load_model(
+        checkpoint if checkpoint is not None else default_checkpoint_path(kind), device
+    )
     require_kind(bundle, kind)
     return bundle
 
