@@ -67,3 +67,40 @@ def test_default_model_is_trained(data_dir: Path) -> None:
     result = evaluate_checkpoint(bundle, dataset, EvalConfig(num_samples=4, elbo_samples=1))
     nll = result.splits["test"].metrics()["nll_paper"]
     assert nll < 8.0, nll
+
+
+TEXT_DEFAULT = MODELS / "default-text.pt"
+
+
+def test_default_text_model_is_small_and_loads_safely() -> None:
+    assert TEXT_DEFAULT.is_file(), "models/default-text.pt must be committed"
+    assert TEXT_DEFAULT.stat().st_size < 8 * 2**20
+    ckpt = torch.load(TEXT_DEFAULT, map_location="cpu", weights_only=True)
+    assert ckpt["config"]["dataset"] == "ptb" and ckpt["dataset"]["kind"] == "text"
+    assert "optimizer" not in ckpt
+
+
+def test_text_sample_works_without_data_or_a_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("LNF_MODEL_DIR", raising=False)
+    monkeypatch.setenv("LNF_DATA_DIR", str(tmp_path / "nothing"))
+    result = CliRunner().invoke(
+        cli, ["text-sample", "--num", "2", "--length", "60", "--seed", "1", "--device", "cpu"]
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(len(line) == 60 for line in lines)
+    words = " ".join(lines).split()
+    assert len(words) >= 6, "a trained character model writes words and spaces"
+
+
+@pytest.mark.slow
+def test_default_text_model_evaluates_to_its_card_numbers(data_dir: Path) -> None:
+    card = (MODELS / "README.md").read_text(encoding="utf-8")
+    bundle = load_model(TEXT_DEFAULT)
+    result = evaluate_checkpoint(bundle, load_dataset("ptb", data_dir), EvalConfig())
+    metrics = result.splits["test"].metrics()
+    for key in ("nll_paper", "nll_frame"):
+        assert f"{metrics[key]:.3f}" in card, (key, metrics[key])
