@@ -498,6 +498,9 @@ def fit(
                     soft_wrap=True,
                 )
             bar.update(epoch_task, advance=1, info=f"best {state.schedule.best:.3f}")
+    # Release the DistributedDataParallel wrapper (it holds the process group) now, so that
+    # the group is not torn down later, during interpreter exit, after it was destroyed.
+    state.module = None
     best = state.schedule.best
     return {
         "best_valid_elbo_nats_per_step": best if math.isfinite(best) else None,
