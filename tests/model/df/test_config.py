@@ -31,3 +31,14 @@ def test_presets_set_the_number_of_layers_and_the_text_paper_scale(kind: str) ->
     assert paper.scale is (kind == "text")
     assert preset("small", kind, "df-ar").model.num_flows == 4
     assert preset("tiny", kind, "df-ar").model.num_flows == 2
+
+
+def test_df_ar_presets_start_their_layers_as_the_identity_and_a_flag_overrides() -> None:
+    from lnfmusic.config import apply_overrides, preset
+
+    for name in ("tiny", "small", "paper"):
+        assert preset(name, "music", "df-ar").model.identity_bias == 1.0
+        assert preset(name, "text", "df-bipartite").model.identity_bias == 0.0
+    config = preset("small", "text", "df-ar")
+    apply_overrides(config, ["model.identity_bias=0"])
+    assert config.model.identity_bias == 0.0
