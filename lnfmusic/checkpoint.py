@@ -168,7 +168,19 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> ModelBun
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
         first = str(e).strip().splitlines()[0][:160]
         raise LnfError(f"checkpoint does not match this version's models ({first})", path) from None
+    bad = non_finite_parameters(model)
+    if bad:
+        raise LnfError(
+            f"checkpoint has non-finite weights ({', '.join(bad[:3])}"
+            f"{', ...' if len(bad) > 3 else ''}): the run that wrote it diverged",
+            path,
+        )
     return ModelBundle(model.to(device).eval(), config, dataset, path, ckpt)
+
+
+def non_finite_parameters(model: torch.nn.Module) -> list[str]:
+    """Names of the parameters holding a NaN or an infinity."""
+    return [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> dict[str, Any]:

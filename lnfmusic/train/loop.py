@@ -27,7 +27,7 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
-from lnfmusic.checkpoint import DatasetInfo, load_checkpoint
+from lnfmusic.checkpoint import DatasetInfo, load_checkpoint, non_finite_parameters
 from lnfmusic.config import RunConfig, TrainConfig
 from lnfmusic.data.batching import Batch, bucketed_chunks, iterate_batches, make_batch, shard_chunks
 from lnfmusic.data.dataset import SequenceDataset
@@ -484,6 +484,14 @@ def fit(
                 "epoch_seconds": stats.seconds,
                 "wall_seconds": elapsed,
             }
+            bad = non_finite_parameters(state.model)  # the same on every process (DDP)
+            if bad:  # never overwrite a good checkpoint with a diverged model
+                raise LnfError(
+                    f"the model's weights became non-finite in epoch {epoch + 1} "
+                    f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); "
+                    f"{run.last.name} keeps the last good epoch — lower --lr or --clip",
+                    run.dir,
+                )
             run.append_metrics(record)
             rngs = gather_rng_states(procs)  # every process, for an exact resume
             if procs.main:

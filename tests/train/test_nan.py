@@ -61,3 +61,36 @@ def test_persistent_nan_stops_and_keeps_the_last_checkpoint(
     assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
     lines = (run_dir / "metrics.jsonl").read_text().splitlines()
     assert len(lines) == 1
+
+
+def test_weights_that_become_non_finite_never_replace_the_last_good_checkpoint(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lnfmusic.checkpoint import load_model
+    from lnfmusic.train import loop
+
+    data, run = synthetic_music(16, 4), tmp_path / "run"
+    fit(tiny_run("lstm", epochs=1), data, run, progress=False)
+    good = (run / "last.pt").read_bytes()
+    lines = (run / "metrics.jsonl").read_text()
+    original = loop.train_step
+
+    def diverging(state, *args, **kwargs):  # a finite loss, then an infinite weight
+        out = original(state, *args, **kwargs)
+        with torch.no_grad():
+            next(state.model.parameters()).fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(loop, "train_step", diverging)
+    with pytest.raises(LnfError, match="non-finite in epoch 2 .*last.pt keeps the last good"):
+        fit(tiny_run("lstm", epochs=2), data, run, resume=True, epochs=2, progress=False)
+    assert (run / "last.pt").read_bytes() == good
+    assert (run / "metrics.jsonl").read_text() == lines
+
+    # a checkpoint that holds such weights (written by anything) is refused on load
+    ckpt = torch.load(run / "last.pt", weights_only=True)
+    name = next(iter(ckpt["model"]))
+    ckpt["model"][name] = torch.full_like(ckpt["model"][name], float("nan"))
+    torch.save(ckpt, tmp_path / "nan.pt")
+    with pytest.raises(LnfError, match=f"non-finite weights \\({name}"):
+        load_model(tmp_path / "nan.pt")
