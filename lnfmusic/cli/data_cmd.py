@@ -32,7 +32,11 @@ def list_(data_dir: Path | None) -> None:
     for column in ("name", "kind", "files", "folder", "checksum"):
         table.add_column(column)
     for name, info in registry.DATASETS.items():
-        found = registry.find_form(name, data_dir)
+        try:
+            found = registry.find_form(name, data_dir)
+        except LnfError as e:  # one unreadable entry does not hide the others
+            table.add_row(name, info.kind, f"[red]{e}[/]", "-", "error")
+            continue
         if found is None:
             wanted = " or ".join(" + ".join(f.name for f in form) for form in info.forms)
             table.add_row(name, info.kind, f"[red]missing[/] ({wanted})", "-", "missing")

@@ -228,6 +228,9 @@ def find_form(
     for d in search_dirs(data_dir):
         for form in info.forms:
             paths = [d / f.name for f in form]
+            for p in paths:  # never skip, in silence, a path that is there but not a file
+                if p.exists() and not p.is_file():
+                    raise LnfError(f"dataset {name!r}: this is not a file (a folder?)", p)
             if all(p.is_file() for p in paths):
                 return d, form, paths
     return None

@@ -291,3 +291,10 @@ def test_checksum_mismatch(data_dir: Path, tmp_path: Path) -> None:
 def test_unknown_dataset() -> None:
     out = assert_one_line_error(run(["data", "info", "bach"]), "bach")
     assert "midi:FOLDER" in out
+
+
+def test_list_shows_an_unreadable_entry_and_still_lists_the_others(tmp_path: Path) -> None:
+    (tmp_path / "jsb_chorales.pickle").mkdir()
+    result = CliRunner().invoke(cli, ["data", "list", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "not a file" in result.stdout and "nottingham" in result.stdout

@@ -105,3 +105,17 @@ def test_datasets_readme_lists_the_registry_checksums() -> None:
         f.name: f.sha256 for i in registry.DATASETS.values() for f in i.all_files() if f.sha256
     }
     assert listed == known
+
+
+def test_a_folder_named_like_the_dataset_file_is_an_error_not_skipped(
+    no_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    first, later = tmp_path / "first", tmp_path / "later"
+    (first / "jsb_chorales.pickle").mkdir(parents=True)
+    later.mkdir()
+    (later / "jsb_chorales.pickle").write_bytes(b"x")  # a file further down the search order
+    monkeypatch.setenv("LNF_DATA_DIR", str(later))
+    with pytest.raises(LnfError, match="not a file") as e:
+        registry.find_files("jsb", first)
+    assert str(first / "jsb_chorales.pickle") in str(e.value)
+    assert registry.find_files("jsb") == [later / "jsb_chorales.pickle"]  # without the folder
