@@ -45,7 +45,10 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus format and version fields) atomically to ``path``."""
     state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
     with atomic_path(path) as tmp:
-        torch.save(state, tmp)
+        try:
+            torch.save(state, tmp)
+        except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
+            raise OSError(f"torch.save failed: {str(e).strip().splitlines()[0][:120]}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -153,3 +153,21 @@ def test_the_current_format_is_written_and_a_newer_one_refused(tmp_path: Path) -
     with pytest.raises(LnfError, match="newer") as e:
         load_checkpoint(future)
     _one_line(e, future)
+
+
+def test_a_full_disk_during_a_save_is_one_line_and_leaves_the_old_file(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "c.pt"
+    save_checkpoint(path, {"model": {"w": torch.zeros(3)}})
+    before = path.read_bytes()
+
+    def full_disk(*args, **kwargs):  # what torch's zip writer raises on ENOSPC
+        raise RuntimeError("[enforce fail at inline_container.cc:626] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(LnfError, match="could not write the file .*torch.save failed") as e:
+        save_checkpoint(path, {"model": {"w": torch.ones(3)}})
+    _one_line(e, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"], "no temporary file is left"

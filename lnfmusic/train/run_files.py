@@ -13,6 +13,7 @@ from rich.console import Console
 
 from lnfmusic.checkpoint import save_checkpoint
 from lnfmusic.config import RunConfig
+from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import make_folder, write_text_atomic
 
 METRICS = "metrics.jsonl"
@@ -72,8 +73,13 @@ class RunFiles:
     def append_metrics(self, record: dict[str, Any]) -> None:
         if not self.write:
             return
-        with open(self.metrics, "a", encoding="utf-8") as f:
-            f.write(json.dumps(record) + "\n")
+        try:
+            with open(self.metrics, "a", encoding="utf-8") as f:
+                f.write(json.dumps(record) + "\n")
+        except OSError as e:  # a full disk, a file made read-only under the run
+            raise LnfError(
+                f"could not append the epoch's metrics ({e.strerror or e})", self.metrics
+            ) from None
 
     def save(self, state: dict[str, Any], best: bool) -> None:
         """``last.pt`` always, ``best.pt`` too when ``best``."""

@@ -8,6 +8,7 @@ import json
 import math
 from pathlib import Path
 
+import pytest
 import torch
 from rich.console import Console
 
@@ -57,3 +58,22 @@ def test_config_json_and_finite_values(tmp_path: Path) -> None:
     assert json.loads(run.config.read_text()) == config.to_dict()
     assert finite_or_none(1.5) == 1.5 and finite_or_none(math.nan) is None
     assert finite_or_none(math.inf) is None
+
+
+def test_a_metrics_append_that_fails_is_a_one_line_error(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    from lnfmusic.errors import LnfError
+    from lnfmusic.train import run_files
+
+    run = RunFiles(tmp_path / "run")
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(run_files, "open", no_space, raising=False)
+    with pytest.raises(LnfError, match="No space left on device") as e:
+        run.append_metrics({"epoch": 1})
+    assert str(run.metrics) in str(e.value) and "\n" not in str(e.value)
