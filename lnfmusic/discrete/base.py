@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from lnfmusic.discrete.layers import zero_padding
+from lnfmusic.discrete.networks import run_net
 
 
 def categorical_log_prob(logits: Tensor, x: Tensor, mask: Tensor | None) -> Tensor:
@@ -98,7 +99,7 @@ class AutoregressiveBase(nn.Module):
     def log_prob(
         self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None
     ) -> Tensor:
-        logits = self.net(x, context) if mask is None else self.net(x, context, mask=mask)
+        logits = run_net(self.net, x, context, mask)
         return categorical_log_prob(logits, x, mask)
 
     def sample(
@@ -117,8 +118,6 @@ class AutoregressiveBase(nn.Module):
             batch_size, length, self.features, self.num_classes, dtype=p.dtype, device=p.device
         )
         for t in range(length):
-            logits = (self.net(x, context) if mask is None else self.net(x, context, mask=mask))[
-                :, t
-            ]
+            logits = run_net(self.net, x, context, mask)[:, t]
             x[:, t] = draw_one_hot(logits, temperature, threshold, generator)
         return zero_padding(x, mask)

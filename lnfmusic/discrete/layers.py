@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from lnfmusic.discrete.modular import affine_forward, affine_inverse, units
+from lnfmusic.discrete.networks import run_net
 from lnfmusic.discrete.straight_through import one_hot_argmax
 from lnfmusic.nn.sequence import reverse_padded
 
@@ -78,7 +79,7 @@ class _Layer(nn.Module):
     ) -> tuple[Tensor, Tensor | None]:
         """One-hot ``loc`` and ``scale`` (None: 1) ``(B, T, F, K)`` from the network (given
         ``mask`` only when there is one, so any ``net(x, context)`` works unpadded)."""
-        out = self.net(inputs, context) if mask is None else self.net(inputs, context, mask=mask)
+        out = run_net(self.net, inputs, context, mask)
         out = out.unflatten(-1, (self.num_params, self.num_classes)) + self.offset
         if self.logit_bound:  # |logit| < bound: the surrogate softmax cannot saturate
             out = self.logit_bound * torch.tanh(out / self.logit_bound)

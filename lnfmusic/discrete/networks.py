@@ -28,6 +28,12 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from lnfmusic.nn.made import MaskedLinear
 
 
+def run_net(net: nn.Module, x: Tensor, context: Tensor | None, mask: Tensor | None) -> Tensor:
+    """``net(x, context)``, with ``mask=`` only when there is one, so that any network with
+    a ``(x, context)`` signature works on unpadded input."""
+    return net(x, context) if mask is None else net(x, context, mask=mask)
+
+
 def _small_output(layer: nn.Linear) -> None:
     # Small but non-zero: every weight gets a gradient from the first step.
     nn.init.normal_(layer.weight, std=1e-2)

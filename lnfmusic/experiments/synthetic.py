@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from lnfmusic.device import describe_device
 from lnfmusic.discrete import (
     MLP,
     AutoregressiveBase,
@@ -178,10 +179,6 @@ class Row:
     mass: float | None = None
     entropy: float | None = None
     seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        if self.paper is not None and math.isnan(self.paper):
-            self.paper = None
 
 
 # ---------------------------------------------------------------- models
@@ -602,25 +599,17 @@ def plot_ring(path: Path, data: Tensor, models: dict[str, Tensor]) -> None:
 
 def _commit() -> str:
     """The checkout's short commit, ``+changes`` when tracked files differ from it."""
-    here = Path(__file__).parent
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True, cwd=Path(__file__).parent
         ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=here,
-        ).stdout
+
+    try:
+        head, dirty = git("rev-parse", "--short", "HEAD"), git("status", "--porcelain", "-uno")
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+changes" if dirty.strip() else "")
+    return head + ("+changes" if dirty else "")
 
 
 def run(
@@ -636,8 +625,6 @@ def run(
     for name in task_names:
         if name not in TASKS:
             raise LnfError(f"synthetic: unknown task {name!r} (choose from {', '.join(TASKS)})")
-    from lnfmusic.device import describe_device
-
     stem = None if out_dir is None else out_dir / "discrete_flows_synthetic"
     commit = _commit()  # the code that runs: read before any work, not when a task ends
     rows: list[Row] = []
