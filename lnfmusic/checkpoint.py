@@ -31,7 +31,7 @@ import torch
 from lnfmusic import __version__
 from lnfmusic.config import RunConfig, upgrade_config_dict
 from lnfmusic.data.dataset import SequenceDataset
-from lnfmusic.data.length_prior import LengthPrior
+from lnfmusic.data.length_prior import MUSIC_SMOOTHING, LengthPrior
 from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import atomic_path
 from lnfmusic.model.base import SequenceModel
@@ -137,7 +137,9 @@ class DatasetInfo:
             str(d["name"]),
             str(d["kind"]),
             d.get("meta", {}),
-            LengthPrior.from_dict(d["length_prior"]),
+            LengthPrior.from_dict(
+                d["length_prior"], MUSIC_SMOOTHING if d["kind"] == "music" else None
+            ),
         )
 
 

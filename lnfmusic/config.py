@@ -321,7 +321,8 @@ def resolve_config(
 
 @dataclass
 class SampleConfig:
-    """What to generate: ``num`` sequences, sample ``i`` under seed ``seed + i``."""
+    """What to generate: ``num`` sequences, sample ``i`` under seed ``seed + i`` (``seed``
+    None: a fresh one is drawn and reported)."""
 
     num: int = option(1, "number of samples", ge=1)
     length: int | None = option(None, "length T in steps [default: drawn from p(T)]", ge=1)
@@ -329,10 +330,14 @@ class SampleConfig:
     threshold: float | None = option(
         None, "play a note when p > threshold instead of sampling it", gt=0, lt=1
     )
-    seed: int = option(0, "sample i uses seed + i", ge=0, le=SEED_MAX)
+    seed: int | None = option(
+        None, "sample i uses seed + i [default: a fresh seed, printed]", ge=0, le=SEED_MAX
+    )
 
     def validate(self) -> None:
         options.check(self)
+        if self.seed is not None and self.seed + self.num - 1 > SEED_MAX:
+            raise LnfError(f"seed: {self.seed} + num - 1 is beyond {SEED_MAX}")
 
 
 @dataclass

@@ -9,7 +9,7 @@ from lnfmusic.cli.common import LnfGroup
 from lnfmusic.cli.data_cmd import data
 from lnfmusic.cli.evaluate_cmd import evaluate
 from lnfmusic.cli.export_cmd import export
-from lnfmusic.cli.sample_cmd import sample, text_sample
+from lnfmusic.cli.sample_cmd import interpolate, sample, text_sample, variations
 from lnfmusic.cli.synthetic_cmd import synthetic
 from lnfmusic.cli.train_cmd import train
 
@@ -32,6 +32,8 @@ cli.add_command(train)
 cli.add_command(evaluate)
 cli.add_command(sample)
 cli.add_command(text_sample)
+cli.add_command(variations)
+cli.add_command(interpolate)
 cli.add_command(export)
 cli.add_command(synthetic)
 

@@ -11,6 +11,13 @@ adds ``smoothing`` to every count of that support before normalising.
 
 Lengths outside the support (``T < 1`` or ``T > max_length``), and unsmoothed lengths never
 seen, have probability 0: :meth:`LengthPrior.log_prob` returns ``-inf`` for them.
+
+The smoothed prior is for likelihoods (comparable with the paper); generation draws from the
+plain histogram of the training lengths, :meth:`LengthPrior.empirical`. A prior built from
+lengths keeps their counts and stores them; for one stored without counts (checkpoints made
+before they were kept) the counts are recovered exactly from the smoothed probabilities when
+the smoothing is known and some length of the support was never seen (its probability is
+``smoothing / total``), which the 1.25x extension of the music prior guarantees.
 """
 
 from __future__ import annotations
@@ -29,7 +36,9 @@ MUSIC_EXTEND = 1.25
 class LengthPrior:
     """A categorical distribution over lengths ``1..max_length``; ``probs[T - 1] = p(T)``."""
 
-    def __init__(self, probs: np.ndarray | Sequence[float]):
+    def __init__(
+        self, probs: np.ndarray | Sequence[float], counts: np.ndarray | Sequence[int] | None = None
+    ):
         probs = np.asarray(probs, dtype=np.float64)
         if probs.ndim != 1 or len(probs) == 0 or (probs < 0).any() or not np.isfinite(probs).all():
             raise ValueError("length probabilities must be a non-empty 1-d array of values >= 0")
@@ -38,6 +47,13 @@ class LengthPrior:
             raise ValueError("length probabilities sum to 0")
         self.probs = probs / total
         self.max_length = len(self.probs)
+        self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
+        if self.counts is not None and (
+            self.counts.shape != self.probs.shape
+            or (self.counts < 0).any()
+            or not self.counts.any()
+        ):
+            raise ValueError("length counts must be >= 0, not all 0, one per length of p(T)")
 
     @classmethod
     def from_lengths(
@@ -51,8 +67,8 @@ class LengthPrior:
             raise ValueError("smoothing must be >= 0 and extend >= 1")
         longest = int(lengths.max())
         max_length = max(math.ceil(extend * longest), longest)
-        counts = np.bincount(lengths - 1, minlength=max_length).astype(np.float64) + smoothing
-        return cls(counts)
+        counts = np.bincount(lengths - 1, minlength=max_length)
+        return cls(counts.astype(np.float64) + smoothing, counts)
 
     @classmethod
     def for_music(cls, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
@@ -81,9 +97,48 @@ class LengthPrior:
         probs = torch.from_numpy(self.probs)
         return torch.multinomial(probs, n, replacement=True, generator=generator) + 1
 
+    def empirical(self) -> LengthPrior:
+        """The plain histogram of the lengths this prior was built from (what generation
+        draws from); ``self`` when the counts are unknown."""
+        if self.counts is None:
+            return self
+        return LengthPrior(self.counts.astype(np.float64), self.counts)
+
+    def conditional(self, longer_than: int) -> LengthPrior | None:
+        """p(T | T > ``longer_than``), or None when no length beyond it has mass."""
+        probs = self.probs.copy()
+        probs[: max(longer_than, 0)] = 0.0
+        if probs.sum() <= 0:
+            return None
+        counts = None
+        if self.counts is not None and self.counts[longer_than:].any():
+            counts = self.counts.copy()
+            counts[:longer_than] = 0
+        return LengthPrior(probs, counts)
+
     def to_dict(self) -> dict:
-        return {"probs": self.probs.tolist()}
+        d: dict = {"probs": self.probs.tolist()}
+        if self.counts is not None:
+            d["counts"] = self.counts.tolist()
+        return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> LengthPrior:
-        return cls(np.asarray(d["probs"], dtype=np.float64))
+    def from_dict(cls, d: dict, smoothing: float | None = None) -> LengthPrior:
+        """The prior of :meth:`to_dict`; without stored counts, ``smoothing`` (the value the
+        prior was built with) lets them be recovered (module docstring)."""
+        probs = np.asarray(d["probs"], dtype=np.float64)
+        if "counts" in d:
+            return cls(probs, d["counts"])
+        return cls(probs, _recover_counts(probs, smoothing))
+
+
+def _recover_counts(probs: np.ndarray, smoothing: float | None) -> np.ndarray | None:
+    """Counts ``c`` with ``probs = (c + smoothing) / total`` when some ``c`` is 0 and the
+    result is whole numbers; else None."""
+    if not smoothing or smoothing <= 0 or probs.ndim != 1 or len(probs) == 0 or probs.min() <= 0:
+        return None
+    counts = probs * (smoothing / probs.min()) - smoothing
+    rounded = np.rint(counts)
+    if np.abs(counts - rounded).max() > 1e-6 or not rounded.any():
+        return None
+    return rounded.astype(np.int64)

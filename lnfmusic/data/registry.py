@@ -63,6 +63,7 @@ class DatasetInfo:
     steps_per_beat: int = 2  # music only; 0 for text
     splits: dict[str, int] = field(default_factory=dict)  # expected sequence counts (music)
     download_first: int = 0  # index of the form `lnf data download` tries first
+    in_c: bool = False  # every piece transposed to C major / C minor (lnfmusic.data.keys)
 
     def all_files(self) -> list[DataFile]:
         return [f for form in self.forms for f in form]
@@ -115,6 +116,7 @@ DATASETS: dict[str, DatasetInfo] = {
         ),
         steps_per_beat=1,
         splits={"train": 229, "valid": 76, "test": 77},
+        in_c=True,
     ),
     "nottingham": DatasetInfo(
         "nottingham",
@@ -128,6 +130,7 @@ DATASETS: dict[str, DatasetInfo] = {
             ),
         ),
         splits={"train": 694, "valid": 173, "test": 170},
+        in_c=True,
     ),
     "piano-midi": DatasetInfo(
         "piano-midi",
@@ -146,6 +149,7 @@ DATASETS: dict[str, DatasetInfo] = {
             ),
         ),
         splits={"train": 87, "valid": 12, "test": 25},
+        in_c=True,
     ),
     "musedata": DatasetInfo(
         "musedata",
@@ -159,6 +163,7 @@ DATASETS: dict[str, DatasetInfo] = {
             ),
         ),
         splits={"train": 524, "valid": 135, "test": 124},
+        in_c=True,
     ),
     "ptb": DatasetInfo(
         "ptb",

@@ -14,9 +14,10 @@ def length_mask(lengths: Tensor, T: int, device: torch.device | None = None) -> 
 
 
 def zero_padding(x: Tensor, lengths: Tensor) -> Tensor:
-    """``x`` ``(B, T, D)`` with the padded steps replaced by exact zeros (so they cannot
+    """``x`` ``(B, T, ...)`` with the padded steps replaced by exact zeros (so they cannot
     influence anything and receive a zero gradient)."""
-    mask = length_mask(lengths, x.shape[1], x.device)[..., None]
+    mask = length_mask(lengths, x.shape[1], x.device)
+    mask = mask.view(*mask.shape, *([1] * (x.dim() - 2)))
     return torch.where(mask, x, torch.zeros((), dtype=x.dtype, device=x.device))
 
 

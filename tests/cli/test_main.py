@@ -14,7 +14,17 @@ import lnfmusic
 from lnfmusic.cli.common import LnfGroup
 from lnfmusic.cli.main import cli, main
 
-COMMANDS = ["data", "train", "evaluate", "sample", "text-sample", "export", "synthetic"]
+COMMANDS = [
+    "data",
+    "train",
+    "evaluate",
+    "sample",
+    "text-sample",
+    "variations",
+    "interpolate",
+    "export",
+    "synthetic",
+]
 
 
 def walk(cmd: click.Command, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:

@@ -51,14 +51,14 @@ def test_sample_writes_valid_midi(checkpoints: dict, tmp_path: Path, name: str) 
         "--seed",
         "3",
         "--length",
-        "16",
+        "12",
         "--device",
         "cpu",
     )
     assert code == 0, err
     notes = check_midi(out)
     assert notes, "an untrained model at p ~ 0.5 plays notes"
-    assert f"wrote {out}" in stdout and "16 steps" in stdout
+    assert f"wrote {out}" in stdout and "12 steps" in stdout
     assert f"{len(notes)} notes" in stdout and "seed 3" in stdout
 
 
@@ -102,7 +102,7 @@ def test_same_seed_same_file_and_restrike_has_at_least_as_many_notes(
         "--checkpoint",
         str(checkpoints["music"]),
         "--length",
-        "24",
+        "12",
         "--seed",
         "1",
         "--device",
@@ -138,13 +138,15 @@ def test_text_sample_to_stdout_and_file(checkpoints: dict, tmp_path: Path) -> No
         "--num",
         "3",
         "--length",
-        "20",
+        "12",
+        "--seed",
+        "4",
         "--device",
         "cpu",
     )
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == 3 and all(len(line) == 20 for line in lines)
+    assert len(lines) == 3 and all(len(line) == 12 for line in lines)
     target = tmp_path / "t.txt"
     code, _, err = run(
         "text-sample",
@@ -153,7 +155,9 @@ def test_text_sample_to_stdout_and_file(checkpoints: dict, tmp_path: Path) -> No
         "--num",
         "3",
         "--length",
-        "20",
+        "12",
+        "--seed",
+        "4",
         "--out",
         str(target),
         "--device",

@@ -98,3 +98,36 @@ def test_no_warning_for_zero_probabilities() -> None:
     prior = LengthPrior.from_lengths([1, 5])
     with np.errstate(all="raise"):
         prior.log_prob([1, 2, 9])
+
+
+def test_counts_are_kept_stored_and_recovered_from_the_smoothed_probabilities() -> None:
+    lengths = [3, 5, 5, 9, 12, 12, 12]
+    prior = LengthPrior.for_music(lengths)
+    assert prior.counts is not None and prior.counts.sum() == len(lengths)
+    assert LengthPrior.from_dict(prior.to_dict()).counts.tolist() == prior.counts.tolist()
+    old = {"probs": prior.to_dict()["probs"]}  # a record made before counts were kept
+    recovered = LengthPrior.from_dict(old, smoothing=1.0)
+    assert recovered.counts.tolist() == prior.counts.tolist()
+    assert LengthPrior.from_dict(old).counts is None  # smoothing unknown: nothing guessed
+    empirical = recovered.empirical()
+    assert np.allclose(empirical.probs[[2, 4, 8, 11]], np.array([1, 2, 1, 3]) / 7)
+    assert empirical.probs.sum() == pytest.approx(1.0) and empirical.max_length == prior.max_length
+
+
+def test_recovery_refuses_probabilities_that_are_not_add_one_counts() -> None:
+    assert LengthPrior.from_dict({"probs": [0.3, 0.7]}, smoothing=1.0).counts is None
+    assert LengthPrior.from_dict({"probs": [0.5, 0.5]}, smoothing=1.0).counts is None
+
+
+def test_empirical_draws_only_seen_lengths_and_conditional_drops_short_ones() -> None:
+    prior = LengthPrior.for_music([4, 6, 6, 10])
+    g = torch.Generator().manual_seed(0)
+    draws = prior.empirical().sample(2000, generator=g)
+    assert set(draws.tolist()) == {4, 6, 10}
+    assert abs(float(draws.double().mean()) - 6.5) < 0.15
+    longer = prior.empirical().conditional(5)
+    assert set(longer.sample(500, generator=g).tolist()) == {6, 10}
+    assert prior.empirical().conditional(10) is None  # nothing seen beyond 10
+    smoothed = prior.conditional(10)  # the smoothed prior still has 11..13
+    assert smoothed is not None and set(smoothed.sample(300, generator=g).tolist()) == {11, 12, 13}
+    assert prior.conditional(13) is None

@@ -151,3 +151,89 @@ def test_count_parameters_counts_the_lnf_tied_embedding_once() -> None:
     assert len(unique) < len(every), "af-af should share its embedding"
     assert count_parameters(model) == sum(p.numel() for p in unique.values())
     assert count_parameters(model) < sum(p.numel() for p in every)
+
+
+# ----------------------------------------------------------------------------------------
+# Continuation and the latent interface
+
+
+@pytest.mark.parametrize("name", ["af-af", "af-scf", "iaf-scf", "af-only"])
+def test_noise_and_latents_map_to_each_other_causally(name: str) -> None:
+    model = build_model(tiny_config(name)).eval()
+    lengths = torch.tensor([9, 6])
+    z = model.encode((torch.rand(2, 9, 88) < 0.1).to(torch.uint8), lengths, 1.0)
+    eps = model.to_noise(z, lengths)
+    assert torch.allclose(model.from_noise(eps, lengths), z, atol=1e-8)
+    assert (z[1, 6:] == 0).all() and (eps[1, 6:] == 0).all()
+    # a triangular flow in time: changing the noise after step 4 leaves z_{<=4} alone
+    other = eps.clone()
+    other[:, 4:] = torch.randn_like(other[:, 4:])
+    z2 = model.from_noise(other, lengths)
+    assert torch.allclose(z2[:, :4], z[:, :4], atol=1e-10) and not torch.allclose(z2, z)
+
+
+@pytest.mark.parametrize("name", ["af-af", "iaf-scf", "lstm"])
+def test_continuations_begin_with_the_prefix_and_differ_after_it(name: str) -> None:
+    model = build_model(tiny_config(name)).eval()
+    prefix = (torch.rand(1, 5, 88) < 0.2).to(torch.uint8)
+    lengths = torch.tensor([12])
+    outs = [
+        model.continue_sequence(prefix, lengths, generator=torch.Generator().manual_seed(s))
+        for s in (0, 0, 1)
+    ]
+    for x in outs:
+        assert x.shape == (1, 12, 88) and x.dtype == torch.uint8
+        assert torch.equal(x[:, :5], prefix)
+    assert torch.equal(outs[0], outs[1]) and not torch.equal(outs[0], outs[2])
+    with pytest.raises(ValueError, match="exceed the prefix"):
+        model.continue_sequence(prefix, torch.tensor([5]))
+
+
+def test_lstm_continuation_is_its_own_ancestral_sampler() -> None:
+    """With deterministic draws (a threshold), continuing the first steps of a sample gives
+    the sample back: the conditional sampler is the model's own."""
+    model = build_model(tiny_config("lstm", "text", vocab=7)).eval()
+    lengths = torch.tensor([11])
+    g = torch.Generator().manual_seed(3)
+    full = model.generate(lengths, generator=g)
+    for K in (1, 4, 10):
+        g = torch.Generator().manual_seed(3)
+        cont = model.continue_sequence(full[:, :K], lengths, generator=g)
+        assert torch.equal(cont[:, :K], full[:, :K]) and cont.shape == full.shape
+    music = build_model(tiny_config("lstm")).eval()
+    sample = music.generate(lengths, threshold=0.5)
+    assert torch.equal(music.continue_sequence(sample[:, :6], lengths, threshold=0.5), sample)
+
+
+def test_latent_continuation_clamps_the_prefix_latents_and_draws_the_rest_from_the_prior(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The latents handed to the emission start with the prefix's posterior mean and go on
+    with the prior's flow applied to (prefix noise, fresh noise)."""
+    model = build_model(tiny_config("af-scf")).eval()
+    prefix = (torch.rand(1, 4, 88) < 0.2).to(torch.uint8)
+    lengths = torch.tensor([10])
+    seen = {}
+    decode = model.decode
+
+    def spy(z, lengths, threshold=None, generator=None):
+        seen["z"] = z
+        return decode(z, lengths, threshold, generator)
+
+    monkeypatch.setattr(model, "decode", spy)
+    model.continue_sequence(prefix, lengths, generator=torch.Generator().manual_seed(0))
+    z = seen["z"]
+    z_prefix = model.encode(prefix, torch.tensor([4]))
+    assert torch.equal(z[:, :4], z_prefix)
+    eps = model.to_noise(z, lengths)
+    fresh = torch.randn((1, 6, z.shape[-1]), generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(eps[:, 4:], fresh.to(eps), atol=1e-7)
+
+
+def test_exact_families_without_a_causal_model_refuse_to_continue() -> None:
+    from lnfmusic.model.base import UnsupportedError
+
+    model = build_model(tiny_config("df-ar")).eval()
+    with pytest.raises(UnsupportedError, match="df-ar model cannot continue"):
+        model.continue_sequence(torch.zeros(1, 3, 88, dtype=torch.uint8), torch.tensor([6]))
+    assert model.max_generate_length == model.config.max_length

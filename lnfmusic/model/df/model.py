@@ -93,11 +93,6 @@ class DiscreteFlowModel(SequenceModel):
                 )
         self.flow = DiscreteFlow(base, layers)
 
-    @property
-    def max_generate_length(self) -> int | None:
-        """A factorised base has one table row per position: no longer than it was built for."""
-        return self.config.max_length if self.config.flow == "bipartite" else None
-
     def one_hot(self, x: Tensor, mask: Tensor) -> Tensor:
         """Batch observations -> one-hot ``(B, T, F, K)``, padding all-zero."""
         dtype = next(self.parameters()).dtype

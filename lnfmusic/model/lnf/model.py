@@ -15,11 +15,12 @@ from torch import Tensor, nn
 
 from lnfmusic.data.batching import Batch
 from lnfmusic.flows.prior import FlowPrior, build_prior
-from lnfmusic.model.base import ModelOutput, SequenceModel
+from lnfmusic.model.base import LatentSequenceModel, ModelOutput
 from lnfmusic.model.likelihood import draw, step_log_likelihood
 from lnfmusic.model.lnf.config import LNFConfig
 from lnfmusic.model.lnf.emission import Emission
 from lnfmusic.model.lnf.encoder import Encoder
+from lnfmusic.nn.sequence import zero_padding
 
 
 def prior_of(cfg: LNFConfig) -> FlowPrior:
@@ -39,7 +40,7 @@ def prior_of(cfg: LNFConfig) -> FlowPrior:
     )
 
 
-class LNFModel(SequenceModel):
+class LNFModel(LatentSequenceModel):
     """A latent normalizing flow model of discrete sequences. The input embedding
     ``(output_dim, embed_dim)`` is one parameter shared by the encoder's input and the
     emission's output layer. Its likelihood is bounded (ELBO) or estimated (importance
@@ -96,10 +97,47 @@ class LNFModel(SequenceModel):
         """Given lengths ``(B,)``: ``eps -> z -> x``; music ``(B, T, 88)`` uint8, text
         ``(B, T)`` int64, zeros past each length. ``temperature`` scales the prior noise;
         ``threshold`` (music) replaces Bernoulli draws by ``p > threshold``."""
-        device = self.embedding.device
-        lengths = lengths.to(device)
+        lengths = lengths.to(self.embedding.device)
         z, _ = self.prior.sample(lengths, temperature, generator)
-        logits = self.emission(z, lengths)
-        x = draw(logits, self.config.data_kind, threshold, generator)
-        mask = torch.arange(x.shape[1], device=device)[None, :] < lengths[:, None]
-        return x * (mask[..., None] if x.dim() == 3 else mask).to(x.dtype)
+        return self.decode(z, lengths, threshold, generator)
+
+    @torch.no_grad()
+    def encode(
+        self,
+        x: Tensor,
+        lengths: Tensor,
+        temperature: float = 0.0,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        device = self.embedding.device
+        x, lengths = x.to(device), lengths.to(device)
+        mean, log_std = self.encoder(x, lengths)
+        if temperature:
+            noise_device = generator.device if generator is not None else device
+            eps = torch.randn(
+                mean.shape, generator=generator, device=noise_device, dtype=mean.dtype
+            )
+            mean = mean + temperature * log_std.exp() * eps.to(device)
+        return zero_padding(mean, lengths)
+
+    @torch.no_grad()
+    def to_noise(self, z: Tensor, lengths: Tensor) -> Tensor:
+        eps, _ = self.prior.inverse(z.to(self.embedding.device), lengths)
+        return zero_padding(eps, lengths)
+
+    @torch.no_grad()
+    def from_noise(self, eps: Tensor, lengths: Tensor) -> Tensor:
+        z, _ = self.prior(eps.to(self.embedding.device), lengths)
+        return zero_padding(z, lengths)
+
+    @torch.no_grad()
+    def decode(
+        self,
+        z: Tensor,
+        lengths: Tensor,
+        threshold: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        lengths = lengths.to(self.embedding.device)
+        logits = self.emission(z.to(self.embedding.device), lengths)
+        return zero_padding(draw(logits, self.config.data_kind, threshold, generator), lengths)

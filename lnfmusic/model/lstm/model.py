@@ -15,6 +15,7 @@ from lnfmusic.model.base import ModelOutput, SequenceModel
 from lnfmusic.model.likelihood import draw, embed_inputs, step_log_likelihood
 from lnfmusic.model.lstm.config import LSTMConfig
 from lnfmusic.nn.position import PositionEmbedding
+from lnfmusic.nn.sequence import zero_padding
 
 
 class LSTMBaseline(SequenceModel):
@@ -79,26 +80,53 @@ class LSTMBaseline(SequenceModel):
         ``lengths`` ``(B,)`` -> music ``(B, T, 88)`` uint8 / text ``(B, T)`` int64, zeros past
         each length. ``temperature`` divides the logits. Serial in time by construction.
         """
+        return self._ancestral(lengths, temperature, threshold, generator, None)
+
+    @torch.no_grad()
+    def continue_sequence(
+        self,
+        prefix: Tensor,
+        lengths: Tensor,
+        temperature: float = 1.0,
+        threshold: float | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
+        """Exact conditional sampling: the LSTM reads the prefix, then samples on."""
+        if bool((lengths <= prefix.shape[1]).any()):
+            raise ValueError("every length must exceed the prefix's")
+        return self._ancestral(lengths, temperature, threshold, generator, prefix)
+
+    def _ancestral(
+        self,
+        lengths: Tensor,
+        temperature: float,
+        threshold: float | None,
+        generator: torch.Generator | None,
+        prefix: Tensor | None,
+    ) -> Tensor:
         device = self.embedding.device
         lengths = lengths.to(device)
         B, T = lengths.shape[0], int(lengths.max())
+        K = 0 if prefix is None else prefix.shape[1]
         pos = self.position(lengths, T)  # (B, T, E), computed once
         if self.kind == "music":
             x = torch.zeros(B, T, self.config.output_dim, dtype=torch.uint8, device=device)
         else:
             x = torch.zeros(B, T, dtype=torch.long, device=device)
+        if prefix is not None:
+            x[:, :K] = prefix.to(device, x.dtype)
         inp = self.start.expand(B, 1, -1) + pos[:, :1]
         state = None
         for t in range(T):
             out, state = self.lstm(inp, state)
-            logits = self._logits(out[:, 0])
-            if temperature != 1.0:
-                logits = logits / temperature
-            xt = draw(logits, self.kind, threshold, generator)
-            x[:, t] = xt
+            if t >= K:  # the prefix's steps are read, not drawn
+                logits = self._logits(out[:, 0])
+                if temperature != 1.0:
+                    logits = logits / temperature
+                x[:, t] = draw(logits, self.kind, threshold, generator)
             if t + 1 < T:
                 inp = (
-                    embed_inputs(xt, self.embedding, self.kind).unsqueeze(1) + pos[:, t + 1 : t + 2]
+                    embed_inputs(x[:, t], self.embedding, self.kind).unsqueeze(1)
+                    + pos[:, t + 1 : t + 2]
                 )
-        mask = torch.arange(T, device=device)[None, :] < lengths[:, None]
-        return x * (mask[..., None] if x.dim() == 3 else mask).to(x.dtype)
+        return zero_padding(x, lengths)
