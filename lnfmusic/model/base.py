@@ -106,8 +106,9 @@ class SequenceModel(nn.Module, ABC):
         ``prefix`` (music ``(B, K, 88)``, text ``(B, K)``; every length > K), the rest drawn
         given it. Shapes as :meth:`generate`."""
         raise UnsupportedError(
-            f"a {self.config.name} model cannot continue a given beginning (--primer, --prefix): its model is not causal in "
-            "time; use an LNF model (af-af, af-scf, iaf-scf, af-only) or the lstm baseline"
+            f"a {self.config.name} model cannot continue a given beginning (--primer, "
+            "--prefix): its model is not causal in time; use an LNF model (af-af, af-scf, "
+            "iaf-scf, af-only) or the lstm baseline"
         )
 
     @property
