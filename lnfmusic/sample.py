@@ -370,7 +370,8 @@ def read_piece(
 
 def encode_prefix(bundle: ModelBundle, text: str) -> np.ndarray:
     """``text`` as ids of the checkpoint's vocabulary (spaces -> the word boundary of PTB
-    models); one-line :class:`LnfError` for a character the model never saw."""
+    models); one-line :class:`LnfError` for a character the model never saw (even where the
+    vocabulary has ``<unk>``, so nothing is replaced silently)."""
     from lnfmusic.data.text import Vocabulary
 
     require_kind(bundle, "text")
@@ -379,10 +380,14 @@ def encode_prefix(bundle: ModelBundle, text: str) -> np.ndarray:
     vocab = Vocabulary.from_dict(vocab) if isinstance(vocab, dict) else Vocabulary(list(vocab))
     boundary = meta.get("word_boundary")
     symbols = text.replace(" ", boundary) if boundary else text
-    try:
-        return vocab.encode(symbols)
-    except LnfError as e:
-        raise LnfError(f"--prefix: {e.message}") from None
+    known = set(vocab.chars)
+    for c in symbols:
+        if c not in known:  # refused even where the vocabulary has <unk>: never silently
+            raise LnfError(
+                f"--prefix: unknown character {c!r} (not in the model's vocabulary of "
+                f"{len(vocab)} symbols)"
+            )
+    return vocab.encode(symbols)
 
 
 def sample_music(bundle: ModelBundle, config: SampleConfig | None = None) -> list[np.ndarray]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shlex
 from pathlib import Path
 
 import pretty_midi
@@ -245,3 +248,260 @@ def test_several_samples_name_the_option_that_lacks_the_i_pattern(
         assert code == 1 and err.count("\n") == 1
         assert f"needs '{{i}}' in {option} " in err, err
     assert not list(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------------------
+# Fresh seeds, sidecars, primers, variations, interpolation, audio (issue 13)
+
+
+def sidecar(path: Path) -> dict:
+    return json.loads(path.with_name(path.name + ".json").read_text())
+
+
+def redo(record: dict, out: Path) -> tuple[int, str, str]:
+    """Run a sidecar's ``reproduce`` command line, writing to ``out`` instead."""
+    words = shlex.split(record["reproduce"])
+    assert words[0] == "lnf"
+    words[words.index("--out") + 1] = str(out)
+    return run(*words[1:])
+
+
+def test_two_calls_differ_print_their_seeds_and_the_sidecar_redoes_each_byte_for_byte(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    seeds = []
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.mid"
+        code, stdout, err = run(
+            "sample", "--checkpoint", str(checkpoints["music"]), "--out", str(out)
+        )
+        assert code == 0, err
+        seed = sidecar(out)["seed"]
+        assert f"seed {seed} (drawn fresh; pass --seed {seed}" in err and f"seed {seed}" in stdout
+        seeds.append(seed)
+    assert (
+        seeds[0] != seeds[1]
+        and (tmp_path / "a.mid").read_bytes() != (tmp_path / "b.mid").read_bytes()
+    )
+    record = sidecar(tmp_path / "a.mid")
+    assert (
+        record["checkpoint"]["sha256"]
+        == hashlib.sha256(checkpoints["music"].read_bytes()).hexdigest()
+    )
+    assert {"lnfmusic", "torch", "length", "temperature", "threshold", "bpm", "program"} <= set(
+        record
+    )
+    assert record["articulation"] == "hold" and record["files"] == {"midi": str(tmp_path / "a.mid")}
+    code, _, err = redo(record, tmp_path / "again.mid")
+    assert code == 0, err
+    assert (tmp_path / "again.mid").read_bytes() == (tmp_path / "a.mid").read_bytes()
+    # --seed alone (lengths drawn again under the same seed) gives the same file too
+    code, _, err = run("sample", "--checkpoint", str(checkpoints["music"]), "--seed", str(seeds[0]),
+                       "--out", str(tmp_path / "seed.mid"))  # fmt: skip
+    assert code == 0 and "drawn fresh" not in err
+    assert (tmp_path / "seed.mid").read_bytes() == (tmp_path / "a.mid").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def samples() -> Path:
+    """The real MIDI files of ``../shared/data/midi_samples`` (required in CI)."""
+    import os
+
+    env = os.environ.get("LNF_DATA_DIR")
+    folder = Path(env) if env else Path(__file__).resolve().parents[3] / "shared" / "data"
+    folder = folder / "midi_samples"
+    if not (folder / "jsb_chorales_train_2.mid").is_file():
+        if os.environ.get("LNF_REQUIRE_DATA"):
+            pytest.fail(f"{folder} has no sample MIDI files")
+        pytest.skip(f"{folder} has no sample MIDI files")
+    return folder
+
+
+SHIPPED = Path(__file__).resolve().parents[2] / "models" / "default.pt"
+
+
+def roll(path: Path, steps_per_beat: int = 1):
+    from lnfmusic.io.midi import midi_to_roll
+
+    return midi_to_roll(path, steps_per_beat=steps_per_beat)
+
+
+@pytest.mark.parametrize("transpose", ["auto", "0"])
+def test_a_primed_sample_starts_with_the_primer(
+    samples: Path, tmp_path: Path, transpose: str
+) -> None:
+    primer = samples / "nottingham_train_reels_simple_chords_32.mid"  # G major: auto moves it
+    out = tmp_path / "p.mid"
+    code, stdout, err = run("sample", "--checkpoint", str(SHIPPED), "--primer", str(primer),
+                            "--primer-steps", "12", "--transpose", transpose, "--seed", "1",
+                            "--out", str(out))  # fmt: skip
+    assert code == 0, err
+    got, want = roll(out), roll(primer)
+    assert len(got) > 12 and (got[:12] == want[:12]).all()
+    record = sidecar(out)
+    assert record["primer"]["sha256"] == hashlib.sha256(primer.read_bytes()).hexdigest()
+    assert record["primer_steps"] == 12 and (record["transpose"] != 0) == (transpose == "auto")
+    code, _, err = redo(record, tmp_path / "again.mid")
+    assert code == 0, err
+    assert (tmp_path / "again.mid").read_bytes() == out.read_bytes()
+
+
+def test_variations_keep_length_and_interpolation_writes_every_piece(
+    samples: Path, tmp_path: Path
+) -> None:
+    a, b = samples / "jsb_chorales_train_2.mid", samples / "jsb_chorales_train_10.mid"
+    code, stdout, err = run("variations", str(a), "--checkpoint", str(SHIPPED), "--num", "2",
+                            "--temperature", "0.5", "--seed", "0",
+                            "--out", str(tmp_path / "v_{i}.mid"))  # fmt: skip
+    assert code == 0, err
+    for i in range(2):
+        assert len(roll(tmp_path / f"v_{i}.mid")) == len(roll(a))
+        assert sidecar(tmp_path / f"v_{i}.mid")["seed"] == i
+    code, stdout, err = run("interpolate", str(a), str(b), "--checkpoint", str(SHIPPED),
+                            "--steps", "3", "--out", str(tmp_path / "i_{i}.mid"),
+                            "--concat", str(tmp_path / "all.mid"))  # fmt: skip
+    assert code == 0, err
+    L = min(len(roll(a)), len(roll(b)))
+    assert [len(roll(tmp_path / f"i_{i}.mid")) for i in range(3)] == [L] * 3
+    assert [sidecar(tmp_path / f"i_{i}.mid")["t"] for i in range(3)] == [0.0, 0.5, 1.0]
+    assert len(roll(tmp_path / "all.mid")) == 3 * L
+
+
+def test_wav_is_audible(checkpoints: dict, tmp_path: Path) -> None:
+    import os
+
+    from lnfmusic.io.audio import wav_rms
+
+    code, stdout, err = run("sample", "--checkpoint", str(checkpoints["music"]), "--seed", "0",
+                            "--length", "12", "--out", str(tmp_path / "s.mid"),
+                            "--wav", str(tmp_path / "s.wav"))  # fmt: skip
+    if code == 1 and ("fluidsynth" in err.lower() or "soundfont" in err.lower()):
+        if os.environ.get("LNF_REQUIRE_FLUIDSYNTH"):
+            pytest.fail(err)
+        pytest.skip(f"FluidSynth is not installed here: {err.strip()}")
+    assert code == 0, err
+    assert wav_rms(tmp_path / "s.wav") > 1e-3
+    assert sidecar(tmp_path / "s.mid")["files"]["wav"] == str(tmp_path / "s.wav")
+
+
+def write_notes(path: Path, pitches: list[int], drum: bool = False) -> Path:
+    pm = pretty_midi.PrettyMIDI()
+    inst = pretty_midi.Instrument(0, is_drum=drum)
+    inst.notes = [pretty_midi.Note(90, p, 0.5 * i, 0.5 * i + 0.5) for i, p in enumerate(pitches)]
+    if pitches:
+        pm.instruments.append(inst)
+    pm.write(str(path))
+    return path
+
+
+def test_bad_generation_inputs_are_one_line_errors_and_write_nothing(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "text.mid").write_text("not MIDI")
+    empty = write_notes(inputs / "empty.mid", [])
+    drums = write_notes(inputs / "drums.mid", [36, 38, 42], drum=True)
+    low = write_notes(inputs / "low.mid", [10, 60, 64])
+    long = write_notes(inputs / "long.mid", [60, 64, 67] * 20)  # 60 steps at 2 per beat
+    ok = write_notes(inputs / "ok.mid", [60, 64, 67, 72])
+    out = tmp_path / "out"
+    music, text = str(checkpoints["music"]), str(checkpoints["text"])
+    sample = ("sample", "--checkpoint", music, "--out", str(out / "s.mid"))
+    cases = [
+        ((*sample, "--primer", str(inputs / "text.mid")), "text.mid"),
+        ((*sample, "--primer", str(empty)), "empty.mid"),
+        ((*sample, "--primer", str(drums)), "drum"),
+        ((*sample, "--primer", str(low)), "pitch 10"),
+        ((*sample, "--primer", str(long)), "nothing is left to continue"),
+        ((*sample, "--primer", str(inputs / "missing.mid")), "missing.mid"),
+        ((*sample, "--primer", str(ok), "--primer-steps", "99"), "--primer-steps 99"),
+        ((*sample, "--primer-steps", "3"), "--primer-steps needs --primer"),
+        ((*sample, "--primer", str(ok), "--transpose", "up"), "--transpose"),
+        ((*sample, "--primer", str(ok), "--transpose", "99"), "--transpose"),
+        ((*sample, "--primer", str(ok), "--length", "4"), "--length 4 must exceed"),
+        ((*sample, "--length", "500"), "length 500 is beyond"),
+        ((*sample, "--wav", str(out / "s.wav"), "--soundfont", str(inputs / "no.sf2")), "no.sf2"),
+        ((*sample, "--wav", str(out / "s.wav"), "--soundfont", str(ok)), "not a SoundFont"),
+        ((*sample, "--soundfont", str(ok)), "--soundfont is only used with --wav"),
+        (
+            (
+                "sample",
+                "--checkpoint",
+                music,
+                "--out",
+                str(out / "s{i}.mid"),
+                "--num",
+                "2",
+                "--wav",
+                str(out / "s.wav"),
+            ),
+            "'{i}' in --wav",
+        ),  # fmt: skip
+        (("sample", "--checkpoint", "nosuchmodel", "--out", str(out / "s.mid")), "nosuchmodel"),
+        (
+            (
+                "variations",
+                str(ok),
+                "--checkpoint",
+                str(checkpoints["lstm"]),
+                "--out",
+                str(out / "v.mid"),
+            ),
+            "needs a model with latents",
+        ),  # fmt: skip
+        (("variations", str(drums), "--checkpoint", music, "--out", str(out / "v.mid")), "drum"),
+        (
+            (
+                "variations",
+                str(ok),
+                "--checkpoint",
+                music,
+                "--out",
+                str(out / "v.mid"),
+                "--temperature",
+                "nan",
+            ),
+            "--temperature",
+        ),  # fmt: skip
+        (
+            ("interpolate", str(ok), str(long), "--checkpoint", music, "--out", str(out / "i.mid")),
+            "'{i}' in --out",
+        ),  # fmt: skip
+        (
+            (
+                "interpolate",
+                str(ok),
+                str(ok),
+                "--checkpoint",
+                music,
+                "--out",
+                str(out / "i{i}.mid"),
+                "--steps",
+                "1",
+            ),
+            "--steps",
+        ),  # fmt: skip
+        (
+            (
+                "interpolate",
+                str(ok),
+                str(ok),
+                "--checkpoint",
+                music,
+                "--out",
+                str(out / "i{i}.mid"),
+                "--concat",
+                str(out / "i0.mid"),
+            ),
+            "--concat",
+        ),  # fmt: skip
+        (("text-sample", "--checkpoint", text, "--prefix", "\u00e9t\u00e9"), "unknown character"),
+        (("text-sample", "--checkpoint", text, "--prefix", "a" * 40), "at most"),
+    ]
+    for args, needle in cases:
+        code, stdout, err = run(*args)
+        assert code in (1, 2), (args, err)
+        assert err.count("\n") == 1 and "Traceback" not in err, (args, err)
+        assert needle in err, (needle, err)
+        assert not out.exists(), (args, sorted(out.rglob("*")))
