@@ -104,6 +104,7 @@ class RunConfig:
         (``model.latent_dim``, ``train.lr``...)."""
         options.check(self.model, "model.")
         options.check(self.train, "train.")
+        self.model.check()
 
 
 def _from_dict(cls: type, d: dict[str, Any]) -> Any:

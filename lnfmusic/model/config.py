@@ -45,6 +45,10 @@ class ModelConfig:
     def adapt_to_preset(self, preset: str, kind: str) -> None:
         """Family-specific changes to a preset's sizes (in place); none by default."""
 
+    def check(self) -> None:
+        """Checks across fields, after the field-by-field ones (an :class:`LnfError`);
+        none by default."""
+
     def to_dict(self) -> dict[str, Any]:
         """Plain types, tagged with the family (what checkpoints and config.json store)."""
         return {"family": self.family, **dataclasses.asdict(self)}

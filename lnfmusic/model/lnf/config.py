@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from lnfmusic.errors import LnfError
 from lnfmusic.flows.names import HIDDEN_FLOWS, PRIORS, TRANSFORMS
 from lnfmusic.model.config import ModelConfig
 from lnfmusic.options import option
+
+EMISSIONS = ("independent", "made")
 
 
 @dataclass
@@ -32,6 +35,13 @@ class LNFConfig(ModelConfig):
     nlsq_alpha: float = option(0.95, "NLSq bound: |c| < alpha * 8 sqrt(3)/9 * b/d", gt=0, lt=1)
     prior_dropout: float = option(0.2, "dropout on the prior's LSTM", ge=0, lt=1)
     dropout: float = option(0.0, "dropout outside the prior (encoder, emission)", ge=0, lt=1)
+    emission: str = option(
+        "independent",
+        "p(x_t | z): independent notes, or made (the notes of a step autoregressive over "
+        "pitch, low to high; music only)",
+        choices=EMISSIONS,
+    )
+    emission_hidden: int = option(256, "width of the made emission's hidden layer", ge=1)
 
     @property
     def name(self) -> str:
@@ -47,6 +57,10 @@ class LNFConfig(ModelConfig):
         """The paper's IAF/SCF text model has 3 flow layers in hidden, not 5."""
         if preset == "paper" and kind == "text" and self.prior == "iaf-scf":
             self.flow_layers = 3
+
+    def check(self) -> None:
+        if self.emission == "made" and self.data_kind != "music":
+            raise LnfError("model.emission: made is for music (88 keys); text is categorical")
 
     def resolved_hidden_flow(self) -> str:
         """The flow in hidden actually used: ``hidden_flow``, or the prior's own."""

@@ -16,7 +16,6 @@ from torch import Tensor, nn
 from lnfmusic.data.batching import Batch
 from lnfmusic.flows.prior import FlowPrior, build_prior
 from lnfmusic.model.base import LatentSequenceModel, ModelOutput
-from lnfmusic.model.likelihood import draw, step_log_likelihood
 from lnfmusic.model.lnf.config import LNFConfig
 from lnfmusic.model.lnf.emission import Emission
 from lnfmusic.model.lnf.encoder import Encoder
@@ -65,10 +64,9 @@ class LNFModel(LatentSequenceModel):
         S, B = num_samples, len(batch)
         z, log_q = self.encoder.rsample(batch.x, batch.lengths, batch.mask, S, noise)
         lengths = batch.lengths.repeat(S)
-        logits = self.emission(z, lengths)
         x = batch.x.repeat(S, *([1] * (batch.x.dim() - 1)))
-        mask = batch.mask.repeat(S, 1).to(logits.dtype)
-        recon = (step_log_likelihood(logits, x, self.config.data_kind) * mask).sum(1)
+        per_step = self.emission.log_prob(z, lengths, x)
+        recon = (per_step * batch.mask.repeat(S, 1).to(per_step.dtype)).sum(1)
         log_p = self.prior.log_prob(z, lengths)
         return recon.view(S, B), log_p.view(S, B), log_q.view(S, B)
 
@@ -139,5 +137,5 @@ class LNFModel(LatentSequenceModel):
         generator: torch.Generator | None = None,
     ) -> Tensor:
         lengths = lengths.to(self.embedding.device)
-        logits = self.emission(z.to(self.embedding.device), lengths)
-        return zero_padding(draw(logits, self.config.data_kind, threshold, generator), lengths)
+        x = self.emission.sample(z.to(self.embedding.device), lengths, threshold, generator)
+        return zero_padding(x, lengths)
