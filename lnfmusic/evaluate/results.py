@@ -159,11 +159,13 @@ class EvalResult:
     model: str
     preset: str
     seed: int
+    variant: str = ""  # what sets the model apart within its family (ModelConfig.variant)
     splits: dict[str, SplitResult] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
-        return f"{MODEL_LABELS.get(self.model, self.model)} (ours, {self.preset})"
+        details = ", ".join(d for d in (self.preset, self.variant) if d)
+        return f"{MODEL_LABELS.get(self.model, self.model)} (ours, {details})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -173,5 +175,6 @@ class EvalResult:
             "model": self.model,
             "preset": self.preset,
             "seed": self.seed,
+            "variant": self.variant,
             "splits": {name: r.to_dict() for name, r in self.splits.items()},
         }

@@ -38,7 +38,13 @@ def evaluate_checkpoint(
     model = bundle.model
     name = str(bundle.path) if bundle.path is not None else ""
     result = EvalResult(
-        name, dataset.name, dataset.kind, bundle.name, bundle.config.preset, config.seed
+        name,
+        dataset.name,
+        dataset.kind,
+        bundle.name,
+        bundle.config.preset,
+        config.seed,
+        bundle.config.model.variant(),
     )
     device = model.device
     was_training = model.training

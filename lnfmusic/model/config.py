@@ -45,6 +45,11 @@ class ModelConfig:
     def adapt_to_preset(self, preset: str, kind: str) -> None:
         """Family-specific changes to a preset's sizes (in place); none by default."""
 
+    def variant(self) -> str:
+        """What sets this model apart from its family's usual one, for labels (e.g. ``made
+        emission``); empty by default."""
+        return ""
+
     def check(self) -> None:
         """Checks across fields, after the field-by-field ones (an :class:`LnfError`);
         none by default."""

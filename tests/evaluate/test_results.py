@@ -65,7 +65,10 @@ def test_to_dict_and_labels() -> None:
     assert d["samples"] == 5 and d["unit"] == "nats/step" and d["num_steps"] == 9
     assert d["sums_nats"]["nll"] == pytest.approx(31.5)
     assert SplitResult("t", samples=None).to_dict()["samples"] == "exact"
-    res = EvalResult("a.pt", "jsb", "music", "af-scf", "small", 0, {"test": filled()})
+    res = EvalResult("a.pt", "jsb", "music", "af-scf", "small", 0, splits={"test": filled()})
     assert res.label == "LNF AF/SCF (ours, small)"
     assert EvalResult("b.pt", "jsb", "music", "new", "tiny", 0).label == "new (ours, tiny)"
+    made = EvalResult("c.pt", "jsb", "music", "af-scf", "small", 0, "made emission")
+    assert made.label == "LNF AF/SCF (ours, small, made emission)"
+    assert made.to_dict()["variant"] == "made emission" and res.to_dict()["variant"] == ""
     assert res.to_dict()["splits"]["test"]["nll_paper"] == pytest.approx(35.0 / 12)

@@ -58,6 +58,9 @@ class LNFConfig(ModelConfig):
         if preset == "paper" and kind == "text" and self.prior == "iaf-scf":
             self.flow_layers = 3
 
+    def variant(self) -> str:
+        return "" if self.emission == "independent" else f"{self.emission} emission"
+
     def check(self) -> None:
         if self.emission == "made" and self.data_kind != "music":
             raise LnfError("model.emission: made is for music (88 keys); text is categorical")

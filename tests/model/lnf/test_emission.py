@@ -191,3 +191,8 @@ def test_made_is_for_music_and_old_configs_load_independent() -> None:
     d = preset("tiny", "music", "af-scf").to_dict()
     del d["model"]["emission"], d["model"]["emission_hidden"]  # written before the option
     assert RunConfig.from_dict(d).model.emission == "independent"
+    assert RunConfig.from_dict(d).model.variant() == ""
+    assert tiny_config().variant() == ""
+    made = tiny_config()
+    made.emission = "made"
+    assert made.variant() == "made emission"

@@ -15,16 +15,20 @@ from tests.helpers import random_batch, random_seqs, tiny_config
 pytestmark = pytest.mark.usefixtures("float64")
 
 MODELS = ["af-af", "af-scf", "iaf-scf", "af-only"]
+EMISSIONS = ["independent", "made"]  # made: music only
+KIND_EMISSION = [("music", "independent"), ("text", "independent"), ("music", "made")]
 
 
-def make_model(name: str = "af-af", kind: str = "music") -> LNFModel:
-    return build_model(tiny_config(name, kind))
+def make_model(name: str = "af-af", kind: str = "music", emission: str = "independent") -> LNFModel:
+    cfg = tiny_config(name, kind)
+    cfg.emission = emission
+    return build_model(cfg)
 
 
-@pytest.mark.parametrize("kind", ["music", "text"])
+@pytest.mark.parametrize(("kind", "emission"), KIND_EMISSION)
 @pytest.mark.parametrize("name", MODELS)
-def test_shapes_and_finite_values(name: str, kind: str) -> None:
-    model = make_model(name, kind)
+def test_shapes_and_finite_values(name: str, kind: str, emission: str) -> None:
+    model = make_model(name, kind, emission)
     batch = random_batch([6, 5, 2], kind)
     terms = model(batch, num_samples=2)
     assert terms.recon.shape == terms.kl.shape == terms.objective.shape == (3,)
@@ -48,9 +52,10 @@ def test_elbo_terms_are_the_sample_average_of_the_weights_parts() -> None:
     torch.testing.assert_close(terms.kl, (log_q - log_p).mean(0))
 
 
+@pytest.mark.parametrize("emission", EMISSIONS)
 @pytest.mark.parametrize("name", MODELS)
-def test_every_parameter_gets_a_gradient(name: str) -> None:
-    model = make_model(name)
+def test_every_parameter_gets_a_gradient(name: str, emission: str) -> None:
+    model = make_model(name, emission=emission)
     batch = random_batch([7, 4], "music")
     model(batch, num_samples=2).loss.backward()
     for pname, p in model.named_parameters():
@@ -70,10 +75,11 @@ def test_input_and_output_weights_are_tied() -> None:
     assert model.encoder.embedding[0, 0] == model.emission.embedding[0, 0]
 
 
+@pytest.mark.parametrize("emission", EMISSIONS)
 @pytest.mark.parametrize("name", MODELS)
-def test_padding_invariance(name: str) -> None:
+def test_padding_invariance(name: str, emission: str) -> None:
     """A sequence's weights do not depend on the other sequences of its batch."""
-    model = make_model(name).eval()
+    model = make_model(name, emission=emission).eval()
     seqs = random_seqs([8, 3], "music", seed=4)
     H = model.config.latent_dim
     noise = torch.randn(2, 2, 8, H)
@@ -87,15 +93,28 @@ def test_padding_invariance(name: str) -> None:
         torch.testing.assert_close(a[:, 1], b[:, 0])
 
 
-@pytest.mark.parametrize("kind", ["music", "text"])
+@pytest.mark.parametrize(("kind", "emission"), KIND_EMISSION)
 @pytest.mark.parametrize("name", MODELS)
-def test_generate_shapes(name: str, kind: str) -> None:
-    model = make_model(name, kind).eval()
+def test_generate_shapes(name: str, kind: str, emission: str) -> None:
+    model = make_model(name, kind, emission).eval()
     lengths = torch.tensor([4, 6])
     x = model.generate(lengths, generator=torch.Generator().manual_seed(0))
     assert x.shape[:2] == (2, 6)
     assert x.dtype == (torch.uint8 if kind == "music" else torch.int64)
     assert torch.all(x[0, 4:] == 0)
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_made_emission_continues_decodes_and_samples_deterministically(name: str) -> None:
+    model = make_model(name, emission="made").eval()
+    prefix = torch.as_tensor(random_seqs([3], "music", seed=2)[0])[None]
+    lengths = torch.tensor([7])
+    x = model.continue_sequence(prefix, lengths, generator=torch.Generator().manual_seed(1))
+    assert x.shape == (1, 7, 88) and torch.equal(x[:, :3], prefix)
+    z = model.encode(x, lengths, 1.0, torch.Generator().manual_seed(2))
+    a = model.decode(z, lengths, None, torch.Generator().manual_seed(3))
+    b = model.decode(z, lengths, None, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b) and a.shape == x.shape
 
 
 def test_build_model_picks_the_family() -> None:
