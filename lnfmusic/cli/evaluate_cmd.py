@@ -58,10 +58,13 @@ def evaluate(
 ) -> None:
     """Importance-sampled NLL, ELBO, reconstruction and KL of CHECKPOINT(s).
 
-    Music in nats per time step, text in bits per character, each in two normalisations:
-    paper-comparable, sum[-log p(x|T) - log p(T)] / sum(T+1), and per-frame,
-    sum -log p(x|T) / sum T. Exact models (the LSTM) need no samples. Several checkpoints
-    also give one grid (rows = models, columns = datasets) beside the paper's numbers.
+    Music in nats per time step (a step is all 88 keys at one instant, not one note), text
+    in bits per character, each in two normalisations: paper-comparable,
+    sum[-log p(x|T) - log p(T)] / sum(T+1), and per-frame, sum -log p(x|T) / sum T. For
+    music a third column, "IS-NLL per note", divides by the number of sounding notes
+    instead (nats per sounding note; not comparable with the papers). Exact models (the
+    LSTM) need no samples. Several checkpoints also give one grid (rows = models, columns =
+    datasets) beside the paper's numbers.
     """
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset

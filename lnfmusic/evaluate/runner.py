@@ -7,6 +7,7 @@ References:
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from rich.console import Console
 
@@ -80,6 +81,8 @@ def evaluate_checkpoint(
                     device=device,
                     advance=lambda task=task: bar.advance(task),
                 )
+                if dataset.kind == "music":
+                    result.splits[split].num_notes = sum(int(np.count_nonzero(s)) for s in seqs)
     finally:
         model.train(was_training)
     return result

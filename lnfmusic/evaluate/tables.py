@@ -18,10 +18,12 @@ def _fmt(x: float) -> str:
 
 
 def result_table(result: EvalResult) -> Table:
-    """One checkpoint: a row per split with both normalisations of NLL and ELBO."""
-    unit = "bpc" if result.kind == "text" else "nats/step"
+    """One checkpoint: a row per split with both normalisations of NLL and ELBO (and, for
+    music, the IS-NLL per sounding note, last and labelled as such)."""
+    music = result.kind == "music"
+    unit = "nats/step, a step = the 88 keys at one instant" if music else "bpc"
     table = Table(title=f"{result.label} on {result.dataset} — {result.checkpoint} ({unit})")
-    for col in (
+    columns = [
         "split",
         "S",
         "seqs",
@@ -32,7 +34,12 @@ def result_table(result: EvalResult) -> Table:
         "-ELBO per-frame",
         "recon/frame",
         "KL/frame",
-    ):
+    ]
+    keys = ["nll_paper", "nll_frame", "neg_elbo_paper", "neg_elbo_frame", "recon_frame", "kl_frame"]
+    if music:
+        columns.append("IS-NLL per note")
+        keys.append("nll_note")
+    for col in columns:
         table.add_column(col, justify="left" if col == "split" else "right")
     for r in result.splits.values():
         m = r.metrics()
@@ -41,16 +48,16 @@ def result_table(result: EvalResult) -> Table:
             "exact" if r.samples is None else str(r.samples),
             str(r.num_sequences),
             str(r.num_steps),
-            _fmt(m["nll_paper"]),
-            _fmt(m["nll_frame"]),
-            _fmt(m["neg_elbo_paper"]),
-            _fmt(m["neg_elbo_frame"]),
-            _fmt(m["recon_frame"]),
-            _fmt(m["kl_frame"]),
+            *(_fmt(m[k]) for k in keys),
         )
     table.caption = (
         "paper = sum[-log p(x|T) - log p(T)] / sum(T+1); per-frame = sum -log p(x|T) / sum T"
     )
+    if music:
+        table.caption += (
+            "; per note = sum -log p(x|T) / number of sounding notes (nats per sounding "
+            "note, not comparable with the papers)"
+        )
     return table
 
 

@@ -61,6 +61,7 @@ def test_one_checkpoint_prints_both_normalisations(checkpoints: dict, tmp_path: 
     )
     assert code == 0, err
     assert "IS-NLL paper" in out and "IS-NLL per-frame" in out and "nats/step" in out
+    assert "IS-NLL per note" in out and "nats per sounding note" in out
     doc = json.loads(out_json.read_text())
     (result,) = doc["results"]
     for split, n in (("test", 77), ("valid", 76)):

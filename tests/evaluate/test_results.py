@@ -60,6 +60,15 @@ def test_without_importance_samples_and_empty_splits() -> None:
     assert SplitResult("x").metrics()["nll_paper"] == 0.0  # no division by zero
 
 
+def test_per_note_divides_by_the_sounding_notes() -> None:
+    r = SplitResult("test", num_steps=10, num_sequences=2, nll=40.0, neg_elbo=50.0, num_notes=16)
+    m = r.metrics()
+    assert m["nll_note"] == pytest.approx(2.5) and m["neg_elbo_note"] == pytest.approx(50 / 16)
+    assert m["nll_frame"] == pytest.approx(4.0)  # per step: all 88 keys of an instant
+    assert r.to_dict()["num_notes"] == 16
+    assert math.isnan(SplitResult("test").metrics()["nll_note"])  # notes not counted
+
+
 def test_to_dict_and_labels() -> None:
     d = filled().to_dict()
     assert d["samples"] == 5 and d["unit"] == "nats/step" and d["num_steps"] == 9

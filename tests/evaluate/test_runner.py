@@ -74,6 +74,8 @@ def test_normalisations_by_hand() -> None:
     m = r.metrics()
     assert m["nll_paper"] == pytest.approx((nll + neg_log_t) / (5 + 2), rel=1e-10)
     assert m["nll_frame"] == pytest.approx(nll / 5, rel=1e-10)
+    # per sounding note: the fake "roll" has one non-zero value per step, so 5 notes
+    assert r.num_notes == 5 and m["nll_note"] == pytest.approx(nll / 5, rel=1e-10)
 
     text = make_data(lengths, kind="text")
     t = evaluate(posterior_model(), ckpt, text, num_samples=3).splits["test"]
@@ -82,6 +84,7 @@ def test_normalisations_by_hand() -> None:
     assert t.unit == "bpc"
     assert mt["nll_paper"] == pytest.approx((nll_text + neg_log_t) / 7 / math.log(2), rel=1e-10)
     assert mt["nll_frame"] == pytest.approx(nll_text / 5 / math.log(2), rel=1e-10)
+    assert "nll_note" not in mt and "num_notes" not in t.to_dict()  # music only
 
 
 def test_same_seed_same_numbers_and_global_rng_untouched() -> None:
