@@ -20,6 +20,10 @@ from typing import Any
 
 from lnfmusic.errors import LnfError
 
+# Every int option is a signed 64-bit value (torch, numpy and seeds take no more), whatever
+# bounds its declaration gives.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
 
 def option(
     default: Any,
@@ -120,7 +124,10 @@ def coerce(spec: Spec, value: Any) -> Any:
             return None
         raise ValueError(f"{spec.name} must be {spec.describe()} (got None)")
     if spec.type is float and isinstance(value, int | float) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(f"{spec.name} must be {spec.describe()} (got {value!r})") from None
     elif type(value) is not spec.type:
         raise ValueError(f"{spec.name} must be {spec.describe()} (got {value!r})")
     wrong = (
@@ -133,6 +140,8 @@ def coerce(spec: Spec, value: Any) -> Any:
     )
     if wrong:
         raise ValueError(f"{spec.name} must be {spec.describe()} (got {value!r})")
+    if spec.type is int and not INT_MIN <= value <= INT_MAX:
+        raise ValueError(f"{spec.name} must be {spec.describe()} within 64 bits (got {value!r})")
     return value
 
 

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lnfmusic.cli.common import device_option, stderr
-from lnfmusic.cli.options import FiniteFloatRange, spec_option
-from lnfmusic.config import SampleConfig
+from lnfmusic.cli.options import FiniteFloatRange, Int64Range, spec_option
+from lnfmusic.config import MAX_TEMPERATURE, SampleConfig
 from lnfmusic.errors import LnfError
 
 if TYPE_CHECKING:
@@ -318,7 +318,7 @@ def _threshold_flags(config: SampleConfig) -> list[str]:
 )
 @click.option(
     "--primer-steps",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1),
     default=None,
     help="Use only the first K steps of the primer  [default: all of it].",
 )
@@ -398,7 +398,7 @@ def sample(
 @_sample_option("num", "Number of variations.")
 @click.option(
     "--temperature",
-    type=FiniteFloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=MAX_TEMPERATURE),
     default=1.0,
     show_default=True,
     help="Spread of the posterior draw (0: its mean, 1: q(z|x) itself; larger: further).",
@@ -486,7 +486,7 @@ def with_seed_any(
 )
 @click.option(
     "--length",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1),
     default=None,
     help="Crop both pieces to this many steps  [default: the shorter one's length].",
 )

@@ -36,7 +36,7 @@ from lnfmusic.device import Processes, current_processes
 from lnfmusic.errors import LnfError
 from lnfmusic.evaluate.estimators import estimate_split
 from lnfmusic.progress import progress_bar
-from lnfmusic.train.run_files import METRICS, RunFiles, finite_or_none
+from lnfmusic.train.run_files import METRICS, RunFiles, check_run_dir, finite_or_none
 from lnfmusic.train.schedule import kl_weight
 from lnfmusic.train.state import TrainState, gather_rng_states
 
@@ -379,6 +379,7 @@ def fit(
     progress: bool = True,
     console: Console | None = None,
     epochs: int | None = None,
+    overwrite: bool = False,
 ) -> dict[str, Any]:
     """Train ``config`` on ``dataset``, writing checkpoints and metrics into ``run_dir``.
 
@@ -395,6 +396,9 @@ def fit(
         console: where progress and warnings go (default: stderr).
         epochs: total number of epochs; overrides ``config.train.epochs`` (or the stored
             value when resuming).
+        overwrite: a fresh run may replace an earlier run's files in ``run_dir`` (without
+            it, a folder holding ``best.pt``, ``last.pt``, ``config.json`` or a non-empty
+            ``metrics.jsonl`` is an error, raised before anything is written).
 
     Returns:
         ``{"best_valid_elbo_nats_per_step", "exact", "epochs", "steps", "best", "last",
@@ -406,8 +410,7 @@ def fit(
     if not procs.main:  # one process speaks and writes; the others only compute
         console, progress = Console(stderr=True, quiet=True), False
     _check_splits(dataset)
-    if resume and not (Path(run_dir) / "last.pt").exists():  # before creating anything
-        raise LnfError("resume: no last.pt to resume from", run_dir)
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before creating anything
     run = RunFiles(run_dir, write=procs.main)
     ckpt = None
     if resume:

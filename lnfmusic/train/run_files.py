@@ -17,6 +17,39 @@ from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import make_folder, write_text_atomic
 
 METRICS = "metrics.jsonl"
+# what a run leaves in its folder (a fresh run refuses to replace them unless told to)
+RUN_FILES = ("best.pt", "last.pt", METRICS, "config.json")
+
+
+def previous_run(run_dir: str | Path) -> list[str]:
+    """The files of an earlier run in ``run_dir`` (an empty ``metrics.jsonl`` does not count:
+    it is what a run that never finished an epoch leaves)."""
+    folder = Path(run_dir)
+    found = []
+    for name in RUN_FILES:
+        path = folder / name
+        if path.is_file() and not (name == METRICS and path.stat().st_size == 0):
+            found.append(name)
+    return found
+
+
+def check_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool = False) -> None:
+    """Before anything is written: a resumed run needs ``last.pt``; a fresh run refuses a
+    folder that holds an earlier run's checkpoints or metrics unless ``overwrite``."""
+    folder = Path(run_dir)
+    if folder.exists() and not folder.is_dir():
+        raise LnfError("is a file, not a folder", folder)
+    if resume:
+        if not (folder / "last.pt").is_file():
+            raise LnfError("resume: no last.pt to resume from", folder)
+        return
+    found = previous_run(folder)
+    if found and not overwrite:
+        raise LnfError(
+            f"holds an earlier run ({', '.join(found)}); resume it (lnf train --resume) or "
+            "replace it (--overwrite), or choose another run directory",
+            folder,
+        )
 
 
 def finite_or_none(value: float) -> float | None:
@@ -37,13 +70,13 @@ class RunFiles:
         self.config = self.dir / "config.json"
 
     def start_fresh(self, console: Console) -> None:
-        """A new run here: old checkpoints and metrics go (with a note if there were any)."""
+        """A new run here (allowed by :func:`check_run_dir`): old checkpoints and metrics
+        go, with a note if there were any."""
         if not self.write:
             return
-        if self.last.exists():
+        if previous_run(self.dir):
             console.print(
-                f"[yellow]note: starting a fresh run in {self.dir}; its old "
-                f"checkpoints and metrics are replaced (resume the run to continue it instead)",
+                f"[yellow]note: overwriting the earlier run in {self.dir}",
                 soft_wrap=True,
             )
         self.best.unlink(missing_ok=True)

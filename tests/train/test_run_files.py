@@ -14,7 +14,8 @@ from rich.console import Console
 
 from lnfmusic.checkpoint import load_checkpoint
 from lnfmusic.config import preset
-from lnfmusic.train.run_files import RunFiles, finite_or_none
+from lnfmusic.errors import LnfError
+from lnfmusic.train.run_files import RunFiles, check_run_dir, finite_or_none, previous_run
 
 
 def test_fresh_start_clears_best_and_metrics_with_a_note(tmp_path: Path) -> None:
@@ -27,7 +28,7 @@ def test_fresh_start_clears_best_and_metrics_with_a_note(tmp_path: Path) -> None
     run.append_metrics({"epoch": 1})
     console = Console(file=io.StringIO(), width=300)
     run.start_fresh(console)
-    assert "fresh run" in console.file.getvalue()
+    assert "overwriting the earlier run" in console.file.getvalue()
     assert not run.best.exists() and run.metrics.read_text() == ""
 
 
@@ -77,3 +78,28 @@ def test_a_metrics_append_that_fails_is_a_one_line_error(
     with pytest.raises(LnfError, match="No space left on device") as e:
         run.append_metrics({"epoch": 1})
     assert str(run.metrics) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl", "config.json"])
+def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
+    tmp_path: Path, name: str
+) -> None:
+    (tmp_path / name).write_text("x")
+    assert previous_run(tmp_path) == [name]
+    with pytest.raises(LnfError, match=f"holds an earlier run \\({name}\\).*--overwrite"):
+        check_run_dir(tmp_path, resume=False)
+    check_run_dir(tmp_path, resume=False, overwrite=True)
+    check_run_dir(tmp_path, resume=True) if name == "last.pt" else None
+    assert (tmp_path / name).read_text() == "x"
+
+
+def test_empty_folders_empty_metrics_and_other_files_are_no_earlier_run(tmp_path: Path) -> None:
+    check_run_dir(tmp_path / "missing", resume=False)
+    (tmp_path / "metrics.jsonl").write_text("")
+    (tmp_path / "notes.txt").write_text("mine")
+    check_run_dir(tmp_path, resume=False)
+    with pytest.raises(LnfError, match="no last.pt"):
+        check_run_dir(tmp_path, resume=True)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(LnfError, match="is a file"):
+        check_run_dir(tmp_path / "file", resume=False)
