@@ -31,7 +31,7 @@ import torch
 from lnfmusic import __version__
 from lnfmusic.config import RunConfig, upgrade_config_dict
 from lnfmusic.data.dataset import SequenceDataset
-from lnfmusic.data.length_prior import MUSIC_SMOOTHING, LengthPrior
+from lnfmusic.data.length_prior import MUSIC_EXTEND, MUSIC_SMOOTHING, LengthPrior
 from lnfmusic.errors import LnfError
 from lnfmusic.io.atomic import atomic_path
 from lnfmusic.model.base import SequenceModel
@@ -133,13 +133,14 @@ class DatasetInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
+        # a record without its prior's rule predates issue 15: music was add-one over 1.25 x
+        # the longest, text the plain histogram
+        rule = (MUSIC_SMOOTHING, MUSIC_EXTEND) if d["kind"] == "music" else (0.0, 1.0)
         return cls(
             str(d["name"]),
             str(d["kind"]),
             d.get("meta", {}),
-            LengthPrior.from_dict(
-                d["length_prior"], MUSIC_SMOOTHING if d["kind"] == "music" else None
-            ),
+            LengthPrior.from_dict(d["length_prior"], *rule),
         )
 
 

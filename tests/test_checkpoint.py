@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from lnfmusic.checkpoint import FORMAT_VERSION, load_checkpoint, load_model, save_checkpoint
+from lnfmusic.checkpoint import (
+    FORMAT_VERSION,
+    DatasetInfo,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from lnfmusic.config import EvalConfig
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.errors import LnfError
@@ -171,3 +177,11 @@ def test_a_full_disk_during_a_save_is_one_line_and_leaves_the_old_file(
     _one_line(e, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"], "no temporary file is left"
+
+
+def test_a_dataset_record_without_its_priors_rule_gets_the_rule_of_its_time() -> None:
+    probs = {"probs": [0.0, 0.5, 0.0, 0.5]}  # a plain histogram: text before issue 15
+    text = DatasetInfo.from_dict({"name": "t", "kind": "text", "length_prior": probs})
+    assert (text.length_prior.smoothing, text.length_prior.extend) == (0.0, 1.0)
+    music = DatasetInfo.from_dict({"name": "m", "kind": "music", "length_prior": probs})
+    assert (music.length_prior.smoothing, music.length_prior.extend) == (1.0, 1.25)

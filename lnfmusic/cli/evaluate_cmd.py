@@ -96,6 +96,15 @@ def evaluate(
         )
         results.append(result)
         out.print(result_table(result))
+        for split in result.splits.values():
+            if split.impossible_lengths:
+                stderr.print(
+                    f"note: {split.impossible_lengths} of the {split.num_sequences} {split.split} "
+                    f"sequences are longer than the {bundle.dataset.length_prior.max_length} "
+                    "steps that the model's p(T) covers, so their p(T) = 0 and the "
+                    "paper-normalised NLL and ELBO are inf; the per-frame numbers include them",
+                    soft_wrap=True,
+                )
     if len(results) > 1:
         for split in config.splits:
             out.print(grid_table(results, split))

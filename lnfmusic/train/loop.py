@@ -102,12 +102,9 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
     ):
         why = f"the data of {was!r} has changed (vocabulary or other metadata differ)"
     else:
-        now = LengthPrior.for_data(
-            dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
-        )
-        if not np.allclose(
-            now.probs, LengthPrior.from_dict(stored["length_prior"]).probs, rtol=0, atol=1e-12
-        ):
+        before = DatasetInfo.from_dict(stored).length_prior  # with the rule it was built by
+        now = before.rebuild(dataset.lengths("train") + dataset.lengths("valid"))
+        if not np.allclose(now.probs, before.probs, rtol=0, atol=1e-12):
             why = f"the files of {was!r} have changed (its train + valid lengths differ)"
         else:
             return
@@ -125,7 +122,7 @@ def _resumed(
     ckpt = load_checkpoint(run.last, "cpu")
     _check_same_data(ckpt, dataset, run.last)
     stored = RunConfig.from_dict(ckpt["config"])
-    prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
+    prior = DatasetInfo.from_dict(ckpt["dataset"]).length_prior
     given = with_data(config, dataset, prior)
     ignored = [
         d
