@@ -32,13 +32,18 @@ from lnfmusic import __version__
 from lnfmusic.config import RunConfig, upgrade_config_dict
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import MUSIC_EXTEND, MUSIC_SMOOTHING, LengthPrior
-from lnfmusic.errors import LnfError
+from lnfmusic.errors import LnfError, first_line
 from lnfmusic.io.atomic import atomic_path
 from lnfmusic.model.base import SequenceModel
 from lnfmusic.model.registry import build_model
 
 FORMAT = "lnfmusic-checkpoint"
 FORMAT_VERSION = 2
+# what a load needs: to rebuild the model (every checkpoint, exports included) and, to
+# continue training, the optimiser, schedule, position and RNG states
+MODEL_KEYS = ("config", "dataset", "model")
+DATASET_KEYS = ("name", "kind", "length_prior")
+TRAINING_KEYS = ("optimizer", "scheduler", "epoch", "step", "rng")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -48,7 +53,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
         try:
             torch.save(state, tmp)
         except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
-            raise OSError(f"torch.save failed: {str(e).strip().splitlines()[0][:120]}") from e
+            raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -65,6 +70,32 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
     return migrate(ckpt, path)
+
+
+def check_keys(ckpt: dict[str, Any], path: str | Path | None, *, training: bool = False) -> None:
+    """Refuse (one line naming what is missing) a checkpoint without the structure a load
+    needs: an edited or partial file, or, with ``training``, a sampling-only export."""
+    missing = [k for k in MODEL_KEYS if k not in ckpt]
+    record = ckpt.get("dataset")
+    if isinstance(record, dict):
+        missing += [f"dataset.{k}" for k in DATASET_KEYS if k not in record]
+    elif "dataset" in ckpt:
+        missing.append("dataset (a record)")
+    for key, kind in (("config", dict), ("model", dict)):
+        if key in ckpt and not isinstance(ckpt[key], kind):
+            missing.append(f"{key} (a {kind.__name__})")
+    if training:
+        # "schedule" is the scheduler's name in checkpoints of the first versions
+        have = set(ckpt) | ({"scheduler"} if "schedule" in ckpt else set())
+        missing += [k for k in TRAINING_KEYS if k not in have]
+    if missing:
+        export = training and "exported_from" in ckpt
+        why = (
+            "a sampling-only export (lnf export) cannot be resumed"
+            if export
+            else "edited or partial?"
+        )
+        raise LnfError(f"checkpoint lacks {', '.join(missing)} ({why})", path)
 
 
 def migrate(ckpt: dict[str, Any], path: str | Path | None = None) -> dict[str, Any]:
@@ -106,7 +137,7 @@ def _load_failure(e: Exception) -> str:
             f"not a safe checkpoint: it holds more than tensors and plain data ({reason}); "
             "lnfmusic never runs code from a checkpoint"
         )
-    return text.splitlines()[0][:120] if text else type(e).__name__
+    return first_line(e, 120)
 
 
 @dataclass
@@ -166,14 +197,19 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> ModelBun
     :class:`LnfError` naming the file."""
     path = Path(path)
     ckpt = load_checkpoint(path, "cpu")
+    check_keys(ckpt, path)
+    try:
+        dataset = DatasetInfo.from_dict(ckpt["dataset"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise LnfError(f"checkpoint's dataset record is damaged ({first_line(e)})", path) from None
     try:
         config = RunConfig.from_dict(ckpt["config"])
-        dataset = DatasetInfo.from_dict(ckpt["dataset"])
         model = build_model(config.model)
         model.load_state_dict(ckpt["model"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
-        first = str(e).strip().splitlines()[0][:160]
-        raise LnfError(f"checkpoint does not match this version's models ({first})", path) from None
+        raise LnfError(
+            f"checkpoint does not match this version's models ({first_line(e)})", path
+        ) from None
     bad = non_finite_parameters(model)
     if bad:
         raise LnfError(

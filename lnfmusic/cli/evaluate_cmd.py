@@ -66,6 +66,7 @@ def evaluate(
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
+    from lnfmusic.evaluate.runner import check_compatible
     from lnfmusic.io.atomic import check_writable, write_text_atomic
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
@@ -90,6 +91,7 @@ def evaluate(
                 datasets[name] = load_dataset(name, data_dir)
             except LnfError as e:
                 raise LnfError(f"cannot evaluate {path}: {e}") from None
+        check_compatible(bundle, datasets[name], config.splits)  # before any output
         stderr.print(f"evaluating {path} on {name} ({', '.join(config.splits)}) on {device}")
         result = evaluate_checkpoint(
             bundle, datasets[name], config, progress=not no_progress, console=stderr

@@ -141,7 +141,7 @@ def train(
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.device import start_processes, stop_processes
     from lnfmusic.io.atomic import make_folder
-    from lnfmusic.train.loop import fit
+    from lnfmusic.train.loop import check_resumable, check_trainable, fit
     from lnfmusic.train.run_files import check_run_dir
 
     if resume and overwrite:
@@ -157,10 +157,13 @@ def train(
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_dataset(dataset, data_dir)
+    check_trainable(data)
     overrides = {".".join(split_param(k)): v for k, v in given.items()}
     config = resolve_config(data.kind, model, preset_name, config_file, overrides, assignments)
     run_dir = run_dir or default_run_dir(dataset, model, preset_name)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before anything is written
+    if resume:
+        check_resumable(run_dir, data)
     procs, device = start_processes(device, threads)
     try:
         if procs.main:

@@ -27,6 +27,10 @@ from lnfmusic.data.text import WORD_BOUNDARY, load_ptb, load_text_file
 from lnfmusic.errors import LnfError
 
 MIDI_STEPS_PER_BEAT = 2
+# The longest sequence trained on or evaluated (steps or characters). A model's position
+# tables get ceil(1.25 x the longest training sequence) rows and its work grows with T: the
+# longest real piece (MuseData) has 4273 steps, the longest PTB sentence 288 characters.
+MAX_LENGTH = 10_000
 
 
 @dataclass
@@ -57,6 +61,20 @@ class SequenceDataset:
 
     def lengths(self, split: str) -> list[int]:
         return [len(s) for s in self.splits[split]]
+
+    def check_lengths(self, splits: tuple[str, ...] = ("train", "valid")) -> None:
+        """Refuse (:class:`LnfError` naming the source) a sequence of ``splits`` longer
+        than :data:`MAX_LENGTH`, e.g. a text file that is one huge line."""
+        for split in splits:
+            for i, seq in enumerate(self.splits.get(split, [])):
+                if len(seq) > MAX_LENGTH:
+                    what = "line" if self.kind == "text" else "piece"
+                    raise LnfError(
+                        f"{split} {what} {i + 1} is {len(seq)} "
+                        f"{'characters' if self.kind == 'text' else 'steps'} long; the models "
+                        f"take at most {MAX_LENGTH} (split it into shorter {what}s)",
+                        self.source,
+                    )
 
 
 def music_meta(steps_per_beat: int) -> dict[str, Any]:

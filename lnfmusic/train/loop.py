@@ -13,9 +13,11 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +29,13 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
-from lnfmusic.checkpoint import DatasetInfo, load_checkpoint, non_finite_parameters
+from lnfmusic.checkpoint import DatasetInfo, check_keys, load_checkpoint, non_finite_parameters
 from lnfmusic.config import RunConfig, TrainConfig
 from lnfmusic.data.batching import Batch, bucketed_chunks, iterate_batches, make_batch, shard_chunks
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.device import Processes, current_processes
-from lnfmusic.errors import LnfError
+from lnfmusic.errors import LnfError, first_line
 from lnfmusic.evaluate.estimators import estimate_split
 from lnfmusic.progress import progress_bar
 from lnfmusic.train.run_files import METRICS, RunFiles, check_run_dir, finite_or_none
@@ -72,9 +74,12 @@ def last_world(ckpt: dict[str, Any]) -> int:
     return int(ckpt.get("world_size", len(ckpt.get("rng_ranks") or [None])))
 
 
-def _check_splits(dataset: SequenceDataset) -> None:
+def check_trainable(dataset: SequenceDataset) -> None:
+    """What :func:`fit` needs of the data, checked before anything is written: non-empty
+    train and valid splits, no sequence longer than the models take."""
     if not dataset.splits.get("train") or not dataset.splits.get("valid"):
         raise LnfError("the dataset needs non-empty train and valid splits", dataset.source)
+    dataset.check_lengths(("train", "valid"))
 
 
 def _training_splits(dataset: SequenceDataset, tc: TrainConfig) -> tuple[list, list]:
@@ -94,6 +99,7 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
             "export cannot be resumed)",
             path,
         )
+    check_keys(ckpt, path, training=True)
     was = str(stored.get("name"))
     if was != dataset.name or stored.get("kind") != dataset.kind:
         why = f"it was trained on {was!r}, not {dataset.name!r}"
@@ -114,6 +120,26 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
     )
 
 
+def check_resumable(run_dir: str | Path, dataset: SequenceDataset) -> None:
+    """What resuming ``run_dir`` on ``dataset`` checks first (the run's ``last.pt``, its
+    structure, the same data), for a caller that wants the errors before it prints or
+    writes anything; :func:`fit` checks it again."""
+    path = Path(run_dir) / "last.pt"
+    check_run_dir(run_dir, resume=True)
+    _check_same_data(load_checkpoint(path, "cpu"), dataset, path)
+
+
+@contextlib.contextmanager
+def _damaged(path: Path) -> Iterator[None]:
+    """What reading a checkpoint's parts raises (an edited or damaged file) as one line."""
+    try:
+        yield
+    except (KeyError, IndexError, RuntimeError, ValueError, TypeError) as e:
+        raise LnfError(
+            f"resume: cannot continue from this checkpoint ({first_line(e)})", path
+        ) from None
+
+
 def _resumed(
     config: RunConfig, dataset: SequenceDataset, run: RunFiles, console: Console
 ) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
@@ -121,8 +147,9 @@ def _resumed(
     requested configuration are printed (the stored one wins)."""
     ckpt = load_checkpoint(run.last, "cpu")
     _check_same_data(ckpt, dataset, run.last)
-    stored = RunConfig.from_dict(ckpt["config"])
-    prior = DatasetInfo.from_dict(ckpt["dataset"]).length_prior
+    with _damaged(run.last):
+        stored = RunConfig.from_dict(ckpt["config"])
+        prior = DatasetInfo.from_dict(ckpt["dataset"]).length_prior
     given = with_data(config, dataset, prior)
     ignored = [
         d
@@ -406,7 +433,7 @@ def fit(
     console = console or Console(stderr=True, highlight=False)
     if not procs.main:  # one process speaks and writes; the others only compute
         console, progress = Console(stderr=True, quiet=True), False
-    _check_splits(dataset)
+    check_trainable(dataset)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before creating anything
     run = RunFiles(run_dir, write=procs.main)
     ckpt = None
@@ -431,7 +458,9 @@ def fit(
 
     state = TrainState.create(config, device, procs)
     if ckpt is not None:
-        if not state.load(ckpt, procs):
+        with _damaged(run.last):
+            exact = state.load(ckpt, procs)
+        if not exact:
             before = last_world(ckpt)
             console.print(
                 f"[yellow]note: {before} process(es) wrote this checkpoint, "
