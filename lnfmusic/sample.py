@@ -82,7 +82,7 @@ def check_length(bundle: ModelBundle, length: int, what: str = "length") -> None
         raise LnfError(
             f"{what} {length} is beyond the {limit} steps this {bundle.config.model.name} "
             f"model knows (its length embeddings cover 1..{limit}: 1.25 x the longest "
-            "training piece for music, the longest line for text)",
+            "training sequence; text models trained before lnfmusic 0.2: the longest line)",
             bundle.path,
         )
 
