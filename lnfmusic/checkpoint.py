@@ -210,28 +210,44 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> ModelBun
         raise LnfError(
             f"checkpoint does not match this version's models ({first_line(e)})", path
         ) from None
-    bad = non_finite_parameters(model)
-    if bad:
-        raise LnfError(
-            f"checkpoint has non-finite weights ({', '.join(bad[:3])}"
-            f"{', ...' if len(bad) > 3 else ''}): the run that wrote it diverged",
-            path,
-        )
+    _refuse_non_finite(non_finite_parameters(model), path)
     return ModelBundle(model.to(device).eval(), config, dataset, path, ckpt)
 
 
 def non_finite_parameters(model: torch.nn.Module) -> list[str]:
     """Names of the parameters holding a NaN or an infinity."""
-    return [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    return non_finite_tensors(dict(model.named_parameters()))
+
+
+def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity."""
+    return [k for k, v in tensors.items() if v.is_floating_point() and not v.isfinite().all()]
+
+
+def _refuse_non_finite(
+    names: list[str], path: str | Path, why: str = "the run that wrote it diverged"
+) -> None:
+    if names:
+        more = ", ..." if len(names) > 3 else ""
+        raise LnfError(
+            f"checkpoint has non-finite weights ({', '.join(names[:3])}{more}): {why}", path
+        )
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> dict[str, Any]:
     """Write a sampling/evaluation-only copy of a checkpoint: no optimizer or RNG state,
     optionally with float16 weights (restored to float32 when loaded). Returns the new dict."""
     ckpt = load_checkpoint(src)
+    check_keys(ckpt, src)
+    _refuse_non_finite(non_finite_tensors(ckpt["model"]), src)
     weights = {
         k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()
     }
+    _refuse_non_finite(
+        non_finite_tensors(weights),
+        src,
+        "beyond float16's range after --half; export without it",
+    )
     floats = {v.dtype for v in weights.values() if v.is_floating_point()}
     keep = ("config", "dataset", "epoch", "step", "best_valid")
     state = {k: ckpt[k] for k in keep if k in ckpt}

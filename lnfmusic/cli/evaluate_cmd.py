@@ -92,7 +92,9 @@ def evaluate(
             except LnfError as e:
                 raise LnfError(f"cannot evaluate {path}: {e}") from None
         check_compatible(bundle, datasets[name], config.splits)  # before any output
-        stderr.print(f"evaluating {path} on {name} ({', '.join(config.splits)}) on {device}")
+        stderr.print(
+            f"evaluating {path} on {name} ({', '.join(config.splits)}) on {device}", soft_wrap=True
+        )
         result = evaluate_checkpoint(
             bundle, datasets[name], config, progress=not no_progress, console=stderr
         )

@@ -71,6 +71,9 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     nan = {**ckpt, "model": {k: v.clone() for k, v in ckpt["model"].items()}}
     next(v for v in nan["model"].values() if v.is_floating_point()).fill_(float("nan"))
     save_checkpoint(root / "nan.pt", nan)
+    big = {**ckpt, "model": {k: v.clone() for k, v in ckpt["model"].items()}}
+    next(v for v in big["model"].values() if v.is_floating_point()).mul_(0).add_(1e6)
+    save_checkpoint(root / "big.pt", big)
     mid = mido.MidiFile(type=2)
     mid.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=64)]))
     (root / "midi2").mkdir()
@@ -169,6 +172,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # class 4: a checkpoint with non-finite weights
     ("eval-nan", ["evaluate", "{root}/nan.pt", "--no-progress"], ["nan.pt", "non-finite"]),
     ("text-nan", [*TEXT[:2], "{root}/nan.pt", *TEXT[3:]], ["nan.pt", "non-finite"]),
+    ("export-nan", ["export", "{root}/nan.pt", "{root}/out/e.pt"], ["nan.pt", "non-finite"]),
+    ("export-half-big", ["export", "{root}/big.pt", "{root}/out/e.pt", "--half"], ["float16"]),
     # class 5: runs and run directories
     ("fresh-over-run", [*TRAIN_INTO[:-5], "--run-dir", "{root}/run"], ["run", "--overwrite"]),
     ("resume-and-overwrite", [*TRAIN_INTO, "--resume", "--overwrite"], ["--resume"]),
@@ -193,6 +198,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ),
     ("eval-no-model", ["evaluate", "{root}/no_model.pt"], ["no_model.pt", "lacks model"]),
     ("sample-no-model", [*TEXT[:2], "{root}/no_model.pt"], ["no_model.pt", "lacks model"]),
+    ("export-no-model", ["export", "{root}/no_model.pt", "{root}/out/e.pt"], ["lacks model"]),
     # class 8: work that never ends
     ("one-huge-line", [*TRAIN_INTO[:2], "text:{root}/long.txt", *TRAIN_INTO[3:]], ["10000"]),
     ("text-length-huge", [*TEXT, "--length", "100000"], ["100000"]),
