@@ -382,30 +382,15 @@ def read_roll(
     return roll, dropped
 
 
-def midi_to_roll(
-    path: str | os.PathLike[str],
-    *,
-    steps_per_beat: int = 2,
-    pitch_offset: int = 21,
-    num_pitches: int = 88,
-    sustain: bool = False,
-) -> np.ndarray:
-    """:func:`read_roll` for one piece the user gives (a primer, a piece to vary): a note
-    outside the piano range is an error naming it rather than silently dropped."""
-    roll, dropped = read_roll(
-        path,
-        steps_per_beat=steps_per_beat,
-        pitch_offset=pitch_offset,
-        num_pitches=num_pitches,
-        sustain=sustain,
-    )
+def midi_to_roll(path: str | os.PathLike[str], **options: Any) -> np.ndarray:
+    """:func:`read_roll` (same ``options``) for one piece the user gives (a primer, a piece
+    to vary): a note outside the piano range is an error naming it, not silently dropped."""
+    roll, dropped = read_roll(path, **options)
     if dropped:
+        low = options.get("pitch_offset", 21)
+        high = low + options.get("num_pitches", 88) - 1
         more = f" and {len(dropped) - 1} more note(s)" if len(dropped) > 1 else ""
-        raise LnfError(
-            f"pitch {dropped[0]} outside the piano range "
-            f"{pitch_offset}..{pitch_offset + num_pitches - 1}{more}",
-            path,
-        )
+        raise LnfError(f"pitch {dropped[0]} outside the piano range {low}..{high}{more}", path)
     return roll
 
 
