@@ -82,7 +82,7 @@ def _train_note(name: str) -> str:
     "--overwrite",
     is_flag=True,
     help="Start afresh in a RUN_DIR that holds an earlier run, replacing its checkpoints and "
-    "metrics (without it that is an error).",
+    "metrics once the first epoch is saved (without it that is an error).",
 )
 @click.option(
     "--config",

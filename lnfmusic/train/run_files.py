@@ -63,6 +63,10 @@ class RunFiles:
 
     def __init__(self, run_dir: str | Path, write: bool = True):
         self.write = write
+        # a fresh run over an earlier one (allowed by check_run_dir's overwrite): the earlier
+        # files stay until this run saves its first epoch, then all of them are replaced
+        self.replacing = False
+        self._config: RunConfig | None = None
         self.dir = make_folder(run_dir) if write else Path(run_dir)
         self.last = self.dir / "last.pt"
         self.best = self.dir / "best.pt"
@@ -70,16 +74,19 @@ class RunFiles:
         self.config = self.dir / "config.json"
 
     def start_fresh(self, console: Console) -> None:
-        """A new run here (allowed by :func:`check_run_dir`): old checkpoints and metrics
-        go, with a note if there were any."""
+        """A new run here (allowed by :func:`check_run_dir`). An earlier run's files are
+        replaced only once this run has its first epoch saved (:meth:`save`): until then a
+        failure or an interruption leaves them as they were."""
         if not self.write:
             return
         if previous_run(self.dir):
             console.print(
-                f"[yellow]note: overwriting the earlier run in {self.dir}",
+                f"[yellow]note: overwriting the earlier run in {self.dir} (its files are "
+                "replaced when this run's first epoch is saved)",
                 soft_wrap=True,
             )
-        self.best.unlink(missing_ok=True)
+            self.replacing = True
+            return
         write_text_atomic(self.metrics, "")
 
     def keep_metrics_upto(self, epoch: int) -> None:
@@ -100,11 +107,19 @@ class RunFiles:
         write_text_atomic(self.metrics, "".join(keep))
 
     def write_config(self, config: RunConfig) -> None:
-        if self.write:
-            write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
+        """``config.json`` now, or with the first save when replacing an earlier run."""
+        if not self.write:
+            return
+        if self.replacing:
+            self._config = config
+            return
+        write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if not self.write:
+            return
+        if self.replacing:  # the first epoch's line replaces the earlier run's metrics
+            write_text_atomic(self.metrics, json.dumps(record) + "\n")
             return
         try:
             with open(self.metrics, "a", encoding="utf-8") as f:
@@ -121,3 +136,9 @@ class RunFiles:
         if best:
             save_checkpoint(self.best, state)
         save_checkpoint(self.last, state)
+        if self.replacing:  # this run's first epoch is saved: the earlier run's files go
+            self.replacing = False
+            if not best:
+                self.best.unlink(missing_ok=True)
+            if self._config is not None:
+                self.write_config(self._config)
