@@ -140,8 +140,7 @@ def train(
     from lnfmusic.config import explicit_options, resolve_config
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.device import start_processes, stop_processes
-    from lnfmusic.io.atomic import make_folder
-    from lnfmusic.train.loop import check_resumable, check_trainable, fit
+    from lnfmusic.train.loop import check_trainable, fit
     from lnfmusic.train.run_files import check_run_dir
 
     if resume and overwrite:
@@ -162,22 +161,19 @@ def train(
     config = resolve_config(data.kind, model, preset_name, config_file, overrides, assignments)
     run_dir = run_dir or default_run_dir(dataset, model, preset_name)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before anything is written
-    if resume:
-        check_resumable(run_dir, data)
     procs, device = start_processes(device, threads)
+
+    def announce() -> None:  # once fit has checked and set up everything: never before an error
+        for note in data.notes:
+            stderr.print(f"note: {note}", soft_wrap=True)
+        what = "resuming" if resume else "training"
+        where = f"{procs.world_size} processes" if procs.distributed else device
+        stderr.print(
+            f"{what} {model} on {dataset} ({preset_name} preset) on {where} -> {run_dir}",
+            soft_wrap=True,
+        )
+
     try:
-        if procs.main:
-            for note in data.notes:
-                stderr.print(f"note: {note}", soft_wrap=True)
-        if procs.main:
-            if not resume:  # a resumed run's folder must exist already: fit checks it
-                run_dir = make_folder(run_dir)
-            what = "resuming" if resume else "training"
-            where = f"{procs.world_size} processes" if procs.distributed else device
-            stderr.print(
-                f"{what} {model} on {dataset} ({preset_name} preset) on {where} -> {run_dir}",
-                soft_wrap=True,
-            )
         summary = fit(
             config,
             data,
@@ -188,6 +184,7 @@ def train(
             console=stderr,
             # when resuming, the stored run's epochs unless set here by any means
             overwrite=overwrite,
+            on_start=announce,
             epochs=(
                 config.train.epochs
                 if "train.epochs" in explicit_options(config_file, overrides, assignments)

@@ -17,7 +17,7 @@ import contextlib
 import json
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -108,7 +108,8 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
     ):
         why = f"the data of {was!r} has changed (vocabulary or other metadata differ)"
     else:
-        before = DatasetInfo.from_dict(stored).length_prior  # with the rule it was built by
+        with _damaged(path):
+            before = DatasetInfo.from_dict(stored).length_prior  # with the rule it was built by
         now = before.rebuild(dataset.lengths("train") + dataset.lengths("valid"))
         if not np.allclose(now.probs, before.probs, rtol=0, atol=1e-12):
             why = f"the files of {was!r} have changed (its train + valid lengths differ)"
@@ -118,15 +119,6 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
         f"resume: {why}; resume with the run's own data, or start a fresh run in another --run-dir",
         path,
     )
-
-
-def check_resumable(run_dir: str | Path, dataset: SequenceDataset) -> None:
-    """What resuming ``run_dir`` on ``dataset`` checks first (the run's ``last.pt``, its
-    structure, the same data), for a caller that wants the errors before it prints or
-    writes anything; :func:`fit` checks it again."""
-    path = Path(run_dir) / "last.pt"
-    check_run_dir(run_dir, resume=True)
-    _check_same_data(load_checkpoint(path, "cpu"), dataset, path)
 
 
 @contextlib.contextmanager
@@ -141,10 +133,10 @@ def _damaged(path: Path) -> Iterator[None]:
 
 
 def _resumed(
-    config: RunConfig, dataset: SequenceDataset, run: RunFiles, console: Console
-) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
-    """The stored configuration, p(T) and checkpoint of ``run``; differences from the
-    requested configuration are printed (the stored one wins)."""
+    config: RunConfig, dataset: SequenceDataset, run: RunFiles
+) -> tuple[RunConfig, LengthPrior, dict[str, Any], list[str]]:
+    """The stored configuration, p(T) and checkpoint of ``run``, and how the requested
+    configuration differs (the stored one wins)."""
     ckpt = load_checkpoint(run.last, "cpu")
     _check_same_data(ckpt, dataset, run.last)
     with _damaged(run.last):
@@ -156,13 +148,7 @@ def _resumed(
         for d in _config_differences(given.to_dict(), stored.to_dict())
         if not d.startswith("train.epochs ")
     ]
-    if ignored:
-        console.print(
-            f"[yellow]note: resuming with the stored configuration, which differs from "
-            f"the requested one in {'; '.join(ignored)}",
-            soft_wrap=True,
-        )
-    return stored, prior, ckpt
+    return stored, prior, ckpt, ignored
 
 
 # ----------------------------------------------------------------------------------------
@@ -404,6 +390,7 @@ def fit(
     console: Console | None = None,
     epochs: int | None = None,
     overwrite: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` on ``dataset``, writing checkpoints and metrics into ``run_dir``.
 
@@ -423,6 +410,9 @@ def fit(
         overwrite: a fresh run may replace an earlier run's files in ``run_dir`` (without
             it, a folder holding ``best.pt``, ``last.pt``, ``config.json`` or a non-empty
             ``metrics.jsonl`` is an error, raised before anything is written).
+        on_start: called by the process that writes once the run is set up (every check
+            passed, the model built and, when resuming, loaded) and before anything is
+            written or trained: a caller's announcement never precedes a setup error.
 
     Returns:
         ``{"best_valid_elbo_nats_per_step", "exact", "epochs", "steps", "best", "last",
@@ -436,9 +426,9 @@ def fit(
     check_trainable(dataset)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before creating anything
     run = RunFiles(run_dir, write=procs.main)
-    ckpt = None
+    ckpt, differences = None, []
     if resume:
-        config, prior, ckpt = _resumed(config, dataset, run, console)
+        config, prior, ckpt, differences = _resumed(config, dataset, run)
     else:
         prior = LengthPrior.for_data(
             dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
@@ -457,9 +447,19 @@ def fit(
         )
 
     state = TrainState.create(config, device, procs)
+    exact = True
     if ckpt is not None:
         with _damaged(run.last):
             exact = state.load(ckpt, procs)
+    if on_start is not None and procs.main:
+        on_start()
+    if differences:
+        console.print(
+            f"[yellow]note: resuming with the stored configuration, which differs from "
+            f"the requested one in {'; '.join(differences)}",
+            soft_wrap=True,
+        )
+    if ckpt is not None:
         if not exact:
             before = last_world(ckpt)
             console.print(

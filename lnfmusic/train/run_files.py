@@ -14,7 +14,7 @@ from rich.console import Console
 from lnfmusic.checkpoint import save_checkpoint
 from lnfmusic.config import RunConfig
 from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import make_folder, write_text_atomic
+from lnfmusic.io.atomic import check_writable, make_folder, write_text_atomic
 
 METRICS = "metrics.jsonl"
 # what a run leaves in its folder (a fresh run refuses to replace them unless told to)
@@ -43,6 +43,7 @@ def check_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool = False)
         if not (folder / "last.pt").is_file():
             raise LnfError("resume: no last.pt to resume from", folder)
         return
+    check_writable(folder / "last.pt")  # a file in the way, no permission
     found = previous_run(folder)
     if found and not overwrite:
         raise LnfError(
@@ -58,8 +59,9 @@ def finite_or_none(value: float) -> float | None:
 
 
 class RunFiles:
-    """Paths and writers of one run directory (created if missing). With ``write=False``
-    (the other processes of a data-parallel run) every writer does nothing."""
+    """Paths and writers of one run directory (created by :meth:`start_fresh` if missing).
+    With ``write=False`` (the other processes of a data-parallel run) every writer does
+    nothing."""
 
     def __init__(self, run_dir: str | Path, write: bool = True):
         self.write = write
@@ -67,7 +69,7 @@ class RunFiles:
         # files stay until this run saves its first epoch, then all of them are replaced
         self.replacing = False
         self._config: RunConfig | None = None
-        self.dir = make_folder(run_dir) if write else Path(run_dir)
+        self.dir = Path(run_dir)
         self.last = self.dir / "last.pt"
         self.best = self.dir / "best.pt"
         self.metrics = self.dir / METRICS
@@ -79,6 +81,7 @@ class RunFiles:
         failure or an interruption leaves them as they were."""
         if not self.write:
             return
+        make_folder(self.dir)
         if previous_run(self.dir):
             console.print(
                 f"[yellow]note: overwriting the earlier run in {self.dir} (its files are "

@@ -303,3 +303,28 @@ def test_a_test_length_never_seen_in_training_gives_a_finite_likelihood(root: Pa
     assert result.exit_code == 0, result.output
     assert "inf" not in result.stdout and "nan" not in result.stdout.lower()
     assert "note:" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (lambda c: c["dataset"]["length_prior"].update(probs=[0.0] * 3), ["cannot continue"]),
+        (lambda c: c.pop("optimizer"), ["lacks optimizer"]),
+        (lambda c: c["config"].pop("train"), ["cannot continue", "train"]),
+        (lambda c: c.update(model={"nope": torch.zeros(1)}), ["cannot continue"]),
+        (lambda c: c.update(rng=[1, 2]), ["cannot continue"]),
+    ],
+)
+def test_resuming_an_edited_checkpoint_names_what_is_wrong(root: Path, tmp_path: Path, edit, words):
+    run = tmp_path / "run"
+    shutil.copytree(root / "run", run)
+    ckpt = load_checkpoint(run / "last.pt")
+    edit(ckpt)
+    save_checkpoint(run / "last.pt", ckpt)
+    before = snapshot(run)
+    args = [a.format(root=root) for a in TRAIN_INTO[:-5]]
+    result = CliRunner().invoke(cli, [*args, "--run-dir", str(run), "--resume", "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert all(w in result.stderr for w in words), result.stderr
+    assert snapshot(run) == before

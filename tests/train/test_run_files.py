@@ -20,9 +20,10 @@ from lnfmusic.train.run_files import RunFiles, check_run_dir, finite_or_none, pr
 
 def test_a_fresh_start_creates_empty_metrics(tmp_path: Path) -> None:
     run = RunFiles(tmp_path / "run")
-    assert run.dir.is_dir() and run.last.name == "last.pt"
+    assert not run.dir.exists() and run.last.name == "last.pt"  # nothing before the start
     quiet = Console(file=io.StringIO())
     run.start_fresh(quiet)
+    assert run.dir.is_dir()
     assert run.metrics.read_text() == "" and quiet.file.getvalue() == "" and not run.replacing
 
 
