@@ -8,7 +8,7 @@ adds ``smoothing`` to every count of that support before normalising.
   (add-one) and ``extend=1.25``, so every length up to 1.25 x the longest train+valid
   sequence has non-zero probability, and a test sequence whose length never occurs in
   train+valid does not make the likelihood infinite.
-- Text priors stored before lnfmusic 0.2 (issue 15) are plain histograms (``smoothing=0``,
+- Text priors stored before this rule was adopted (issue 15) are plain histograms (``smoothing=0``,
   ``extend=1``); a checkpoint keeps the prior it was trained with, so its numbers do not
   change, and :meth:`LengthPrior.rebuild` applies a stored prior's own rule to other lengths.
 
