@@ -33,7 +33,7 @@ from lnfmusic.config import RunConfig, upgrade_config_dict
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import MUSIC_EXTEND, MUSIC_SMOOTHING, LengthPrior
 from lnfmusic.errors import LnfError, first_line
-from lnfmusic.io.atomic import atomic_path
+from lnfmusic.io.atomic import atomic_path, check_not_inputs
 from lnfmusic.model.base import SequenceModel
 from lnfmusic.model.registry import build_model
 
@@ -237,6 +237,7 @@ def _refuse_non_finite(
 def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> dict[str, Any]:
     """Write a sampling/evaluation-only copy of a checkpoint: no optimizer or RNG state,
     optionally with float16 weights (restored to float32 when loaded). Returns the new dict."""
+    check_not_inputs([dst], [src])
     ckpt = load_checkpoint(src)
     check_keys(ckpt, src)
     _refuse_non_finite(non_finite_tensors(ckpt["model"]), src)

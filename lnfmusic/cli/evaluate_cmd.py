@@ -67,7 +67,7 @@ def evaluate(
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
     from lnfmusic.evaluate.runner import check_compatible
-    from lnfmusic.io.atomic import check_writable, write_text_atomic
+    from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
     config = EvalConfig(
@@ -81,6 +81,7 @@ def evaluate(
     config.validate()
     if json_path is not None:
         check_writable(json_path)  # before minutes of evaluation, not after
+        check_not_inputs([json_path], checkpoints)
     results = []
     datasets = {}
     for path in checkpoints:

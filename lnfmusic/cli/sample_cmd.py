@@ -192,8 +192,12 @@ class Outputs:
     soundfont: Path | None
 
     @classmethod
-    def prepare(cls, out: str, num: int, render: Render) -> Outputs:
-        from lnfmusic.io.atomic import check_writable
+    def prepare(
+        cls, out: str, num: int, render: Render, inputs: tuple[str | Path | None, ...] = ()
+    ) -> Outputs:
+        """Checked: one file per output, writable, none of them an input (``inputs``: the
+        checkpoint, pieces) of the call."""
+        from lnfmusic.io.atomic import check_not_inputs, check_writable
 
         midi = output_paths(out, num)
         png = None
@@ -207,6 +211,7 @@ class Outputs:
             raise LnfError("two outputs of this call would go to the same file")
         for path in every:
             check_writable(path)
+        check_not_inputs(every, inputs)
         if png is not None:
             _check_matplotlib()
         soundfont = None
@@ -354,7 +359,7 @@ def sample(
         raise LnfError("--primer-steps needs --primer")
     config = with_seed(SampleConfig(num, length, temperature, threshold, seed))
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render)
+    outputs = Outputs.prepare(out, num, render, (checkpoint, primer))
     bundle = _load(checkpoint, device, "music")
     shift, prefix = 0, None
     if primer is not None:
@@ -432,7 +437,7 @@ def variations(
 
     config = with_seed_any(num, None, temperature, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render)
+    outputs = Outputs.prepare(out, num, render, (checkpoint, piece))
     bundle = _load(checkpoint, device, "music")
     roll, shift = read_piece(bundle, piece, transpose)
     with stderr.status(f"drawing {num} variation(s) of {piece} on {device}"):
@@ -525,7 +530,7 @@ def interpolate(
     and decoded, one piece per point."""
     import numpy as np
 
-    from lnfmusic.io.atomic import check_writable
+    from lnfmusic.io.atomic import check_not_inputs, check_writable
     from lnfmusic.io.midi import write_midi
     from lnfmusic.sample import interpolate as make_path
     from lnfmusic.sample import read_piece
@@ -534,11 +539,12 @@ def interpolate(
         raise LnfError(f"--steps {steps} pieces need '{{i}}' in --out (e.g. interp_{{i}}.mid)", out)
     config = with_seed_any(steps, length, 1.0, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, steps, render)
+    outputs = Outputs.prepare(out, steps, render, (checkpoint, first, second))
     if concat is not None:
         if str(Path(concat)) in {str(p) for p in outputs.midi}:
             raise LnfError("--concat must differ from every --out file", concat)
         check_writable(concat)
+        check_not_inputs([concat], [checkpoint, first, second])
     bundle = _load(checkpoint, device, "music")
     a, shift_a = read_piece(bundle, first, transpose)
     b, shift_b = read_piece(bundle, second, transpose)
@@ -619,7 +625,7 @@ def text_sample(
     device: str,
 ) -> None:
     """Generate text from a checkpoint (one sample per line)."""
-    from lnfmusic.io.atomic import check_writable, write_text_atomic
+    from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
     from lnfmusic.sample import (
         continue_sequence,
         decode_text,
@@ -633,6 +639,7 @@ def text_sample(
     if out != "-":
         for path in (Path(out), sidecar_path(Path(out))):
             check_writable(path)
+        check_not_inputs([out, sidecar_path(Path(out))], [checkpoint])
     bundle = _load(checkpoint, device, "text")
     with stderr.status(f"sampling {num} line(s) from {bundle.path} on {device}"):
         if prefix is None:

@@ -12,7 +12,7 @@ import contextlib
 import glob
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lnfmusic.errors import LnfError
@@ -102,6 +102,17 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise LnfError(f"cannot write here ({parent} is not a writable folder)", path)
+
+
+def check_not_inputs(
+    outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Refuse to write over a file the same call reads (``lnf export a.pt a.pt``, ``--out``
+    naming the checkpoint): its content would be lost. ``None`` inputs are skipped."""
+    existing = [Path(p) for p in inputs if p is not None and Path(p).is_file()]
+    for out in map(Path, outputs):
+        if out.is_file() and any(os.path.samefile(out, p) for p in existing):
+            raise LnfError("is also an input of this command; writing it would destroy it", out)
 
 
 def _umask() -> int:

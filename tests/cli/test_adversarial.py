@@ -169,6 +169,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("eval-not-ckpt", ["evaluate", "{root}/not_a_checkpoint.pt"], ["not_a_checkpoint.pt"]),
     ("sample-ckpt-missing", [*SAMPLE[:2], "{root}/nope.pt", *SAMPLE[3:]], ["nope.pt"]),
     ("export-into-folder", ["export", "{root}/run/last.pt", "{root}/out"], ["out"]),
+    # outputs that are inputs of the same call: writing them would destroy them
+    ("export-onto-itself", ["export", "{root}/run/last.pt", "{root}/run/last.pt"], ["input"]),
+    ("sample-onto-ckpt", [*SAMPLE[:4], "{root}/music/last.pt"], ["last.pt", "input"]),
+    ("text-onto-ckpt", [*TEXT, "--out", "{root}/run/last.pt"], ["last.pt", "input"]),
+    ("vary-onto-piece", [*VARY[:5], PIECE], ["piece.mid", "input"]),
+    ("eval-json-onto-ckpt", [*EVAL, "--json", "{root}/run/last.pt"], ["last.pt", "input"]),
+    ("interp-concat-piece", [*INTERP, "--concat", PIECE], ["piece.mid", "input"]),
     # class 4: a checkpoint with non-finite weights
     ("eval-nan", ["evaluate", "{root}/nan.pt", "--no-progress"], ["nan.pt", "non-finite"]),
     ("text-nan", [*TEXT[:2], "{root}/nan.pt", *TEXT[3:]], ["nan.pt", "non-finite"]),

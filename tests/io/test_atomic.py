@@ -84,3 +84,18 @@ def test_only_temporaries_of_ended_processes_are_removed(tmp_path: Path) -> None
     other.write_text("y")
     assert remove_stale_temporaries(target) == []
     assert mine.exists() and other.exists()
+
+
+def test_an_output_that_is_an_input_of_the_same_call_is_refused(tmp_path: Path) -> None:
+    from lnfmusic.errors import LnfError
+    from lnfmusic.io.atomic import check_not_inputs
+
+    src = tmp_path / "a.pt"
+    src.write_bytes(b"weights")
+    (tmp_path / "link.pt").symlink_to(src)
+    for out in (src, tmp_path / "link.pt", tmp_path / "sub" / ".." / "a.pt"):
+        (tmp_path / "sub").mkdir(exist_ok=True)
+        with pytest.raises(LnfError, match="also an input"):
+            check_not_inputs([out], [None, src])
+    check_not_inputs([tmp_path / "b.pt", tmp_path / "new.pt"], [src, None, "not-a-file"])
+    assert src.read_bytes() == b"weights"
