@@ -92,6 +92,14 @@ class LengthPrior:
         ``1..ceil(1.25 * longest)`` (``kind`` is kept for callers; the rule is the same)."""
         return cls.from_lengths(lengths, SMOOTHING, EXTEND)
 
+    def describe(self) -> str:
+        """The length model in words, for reports: where p(T) is non-zero."""
+        if self.smoothing:
+            return f"p(T) > 0 for T in 1..{self.max_length} (add-{self.smoothing:g} smoothing)"
+        if self.smoothing == 0:
+            return f"p(T): histogram over 1..{self.max_length}, 0 for lengths never seen"
+        return f"p(T) over 1..{self.max_length}"
+
     def rebuild(self, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
         """The prior that this one's rule (its smoothing and extension; unknown: the plain
         histogram) gives for ``lengths``: what resuming compares to tell the same data."""

@@ -171,6 +171,7 @@ class EvalResult:
     seed: int
     variant: str = ""  # what sets the model apart within its family (ModelConfig.variant)
     splits: dict[str, SplitResult] = field(default_factory=dict)
+    length_model: str = ""  # the p(T) used, in words (LengthPrior.describe)
 
     @property
     def label(self) -> str:
@@ -186,5 +187,6 @@ class EvalResult:
             "preset": self.preset,
             "seed": self.seed,
             "variant": self.variant,
+            "length_model": self.length_model,
             "splits": {name: r.to_dict() for name, r in self.splits.items()},
         }

@@ -79,6 +79,7 @@ def evaluate_checkpoint(
         bundle.config.preset,
         config.seed,
         bundle.config.model.variant(),
+        length_model=bundle.dataset.length_prior.describe(),
     )
     device = model.device
     was_training = model.training

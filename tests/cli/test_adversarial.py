@@ -310,6 +310,7 @@ def test_a_test_length_never_seen_in_training_gives_a_finite_likelihood(root: Pa
     assert result.exit_code == 0, result.output
     assert "inf" not in result.stdout and "nan" not in result.stdout.lower()
     assert "note:" not in result.stderr
+    assert "p(T) > 0 for T in 1..25" in " ".join(result.stdout.split())  # stated
 
 
 @pytest.mark.parametrize(

@@ -154,3 +154,11 @@ def test_the_rule_is_stored_and_old_records_keep_theirs() -> None:
     np.testing.assert_array_equal(before.rebuild([2, 4]).probs, before.probs)
     assert before.rebuild([2, 5]).max_length == 5
     assert "smoothing" not in LengthPrior(np.ones(3)).to_dict()  # rule unknown: not stored
+
+
+def test_describe_says_where_p_of_t_is_non_zero() -> None:
+    assert LengthPrior.for_data("text", [4, 8]).describe() == (
+        "p(T) > 0 for T in 1..10 (add-1 smoothing)"
+    )
+    assert "0 for lengths never seen" in LengthPrior.from_lengths([4, 8]).describe()
+    assert LengthPrior(np.ones(3)).describe() == "p(T) over 1..3"
