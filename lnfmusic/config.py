@@ -272,6 +272,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             raise LnfError(
                 "TOML config files need Python >= 3.11 or `pip install tomli`", path
             ) from None
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise LnfError("not a regular file (a device or a pipe)", path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:

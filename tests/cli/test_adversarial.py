@@ -164,6 +164,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     # class 2: files that exist but cannot be read, folders where files belong
     ("text-missing", [*TRAIN_INTO[:2], "text:{root}/nope.txt", *TRAIN_INTO[3:]], ["nope.txt"]),
     ("text-folder", [*TRAIN_INTO[:2], "text:{root}/folder.txt", *TRAIN_INTO[3:]], ["folder"]),
+    ("text-device", [*TRAIN_INTO[:2], "text:/dev/zero", *TRAIN_INTO[3:]], ["/dev/zero"]),
+    ("config-device", [*TRAIN_INTO, "--config", "/dev/zero"], ["/dev/zero", "regular"]),
     ("config-missing", [*TRAIN_INTO, "--config", "{root}/nope.toml"], ["nope.toml"]),
     ("config-folder", [*TRAIN_INTO, "--config", "{root}/folder.txt"], ["folder.txt"]),
     ("eval-not-ckpt", ["evaluate", "{root}/not_a_checkpoint.pt"], ["not_a_checkpoint.pt"]),
