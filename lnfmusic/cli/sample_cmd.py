@@ -22,6 +22,7 @@ from lnfmusic.cli.common import device_option, stderr
 from lnfmusic.cli.options import FiniteFloatRange, Int64Range, spec_option
 from lnfmusic.config import MAX_TEMPERATURE, SampleConfig
 from lnfmusic.errors import LnfError
+from lnfmusic.io.midi import MAX_BPM, MIN_BPM
 
 if TYPE_CHECKING:
     import numpy as np
@@ -116,7 +117,7 @@ def _render_options(func):
     opts = [
         click.option(
             "--bpm",
-            type=FiniteFloatRange(min=0, min_open=True),
+            type=FiniteFloatRange(min=MIN_BPM, min_open=True, max=MAX_BPM),
             default=120.0,
             show_default=True,
             help="Tempo in beats per minute.",

@@ -94,7 +94,8 @@ def _check_write_args(
         )
     # A MIDI file stores the tempo as a whole number of microseconds per beat, 1..2^24 - 1
     # (pretty_midi truncates 60e6 / bpm).
-    if not (math.isfinite(bpm) and bpm > 0 and 1 <= int(60e6 / bpm) <= MAX_TEMPO_US):
+    # int(60e6 / bpm) in 1..MAX without the int() of an infinite quotient (bpm = 5e-324)
+    if not (math.isfinite(bpm) and bpm > 0 and 1 <= 60e6 / bpm < MAX_TEMPO_US + 1):
         raise LnfError(
             f"bpm must be between {60e6 / MAX_TEMPO_US:.4g} and {60e6:,.0f} "
             f"(a MIDI tempo is 1 to {MAX_TEMPO_US:,} microseconds per beat), got {bpm:g}"
@@ -111,6 +112,8 @@ def _check_write_args(
 
 
 MAX_TEMPO_US = 0xFFFFFF
+# the tempi a MIDI file can store: int(60e6 / bpm) in 1..MAX_TEMPO_US
+MIN_BPM, MAX_BPM = 60e6 / (MAX_TEMPO_US + 1), 60e6  # the minimum itself excluded
 
 
 def roll_to_midi(

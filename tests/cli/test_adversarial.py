@@ -146,6 +146,8 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("sample-threshold", [*SAMPLE, "--threshold", "1.5"], ["--threshold"]),
     ("sample-bpm-nan", [*SAMPLE, "--bpm", "nan"], ["--bpm"]),
     ("sample-bpm-inf", [*SAMPLE, "--bpm", "inf"], ["--bpm"]),
+    ("sample-bpm-tiny", [*SAMPLE, "--bpm", "5e-324"], ["bpm"]),
+    ("sample-bpm-huge", [*SAMPLE, "--bpm", "1e300"], ["bpm"]),
     ("sample-program", [*SAMPLE, "--program", "128"], ["--program"]),
     ("sample-transpose", [*SAMPLE, "--transpose", "1e300"], ["--transpose"]),
     ("text-temp-neg-inf", [*TEXT, "--temperature", "-inf"], ["--temperature"]),

@@ -350,6 +350,7 @@ def test_to_mido_puts_note_offs_first() -> None:
         ({"bpm": float("inf")}, "bpm"),
         ({"bpm": 6.1e7}, "microseconds per beat"),  # under 1 us per beat
         ({"bpm": 3.5}, "microseconds per beat"),  # over 2^24 - 1 us per beat
+        ({"bpm": 5e-324}, "microseconds per beat"),  # 60e6 / bpm overflows to inf
         ({"program": 128}, "program"),
         ({"articulation": "legato"}, "articulation"),
         ({"velocity": 0}, "velocity"),
