@@ -372,7 +372,6 @@ def sample(
             rolls = sample_music(bundle, config)
         else:
             rolls = continue_sequence(bundle, prefix, config, "music")
-    _announce_seed(config, seed)
 
     def record(i: int, roll: np.ndarray) -> dict[str, Any]:
         s = config.seed + i
@@ -393,6 +392,7 @@ def sample(
         }
 
     _write_pieces(bundle, rolls, outputs, render, shift, record)
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 @click.command()
@@ -443,7 +443,6 @@ def variations(
     roll, shift = read_piece(bundle, piece, transpose)
     with stderr.status(f"drawing {num} variation(s) of {piece} on {device}"):
         rolls = make_variations(bundle, roll, config)
-    _announce_seed(config, seed)
 
     def record(i: int, r: np.ndarray) -> dict[str, Any]:
         s = config.seed + i
@@ -462,6 +461,7 @@ def variations(
         }
 
     _write_pieces(bundle, rolls, outputs, render, shift, record)
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 def with_seed_any(
@@ -551,7 +551,6 @@ def interpolate(
     b, shift_b = read_piece(bundle, second, transpose)
     with stderr.status(f"interpolating {first} -> {second} in {steps} pieces on {device}"):
         rolls = make_path(bundle, a, b, steps, config)
-    _announce_seed(config, seed)
     # both pieces were moved into the model's key; the path is written in the first one's
     shift = shift_a
 
@@ -587,6 +586,7 @@ def interpolate(
             pitch_offset=int(meta.get("pitch_offset", 21)),
         )
         click.echo(f"wrote {concat}: all {steps} pieces, {len(joined)} steps")
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 @click.command("text-sample")
@@ -648,9 +648,9 @@ def text_sample(
         else:
             ids = continue_sequence(bundle, encode_prefix(bundle, prefix), config, "text")
             texts = [decode_text(s, bundle.dataset.meta) for s in ids]
-    _announce_seed(config, seed)
     body = "".join(t.replace("\n", " ") + "\n" for t in texts)
     if out == "-":
+        _announce_seed(config, seed)
         sys.stdout.write(body)
         sys.stdout.flush()
         return
@@ -672,6 +672,7 @@ def text_sample(
         samples=samples,
     )
     write_text_atomic(sidecar_path(Path(out)), json.dumps(record, indent=1) + "\n")
+    _announce_seed(config, seed)
     stderr.print(
         f"wrote {num} sample(s) to {out} (seeds {config.seed}..{config.seed + num - 1}); "
         f"settings in {sidecar_path(Path(out))}"

@@ -340,3 +340,19 @@ def test_resuming_an_edited_checkpoint_names_what_is_wrong(root: Path, tmp_path:
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert all(w in result.stderr for w in words), result.stderr
     assert snapshot(run) == before
+
+
+def test_a_full_disk_while_writing_samples_is_one_line_and_leaves_nothing(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(self, *args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(mido.MidiFile, "save", full_disk)
+    before = snapshot(root)
+    args = [a.format(root=root) for a in SAMPLE]  # no --seed: a fresh one is drawn
+    result = CliRunner().invoke(cli, [*args, "--num", "2", "--device", "cpu"])
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "No space left on device" in result.stderr and "s_0.mid" in result.stderr
+    assert snapshot(root) == before
