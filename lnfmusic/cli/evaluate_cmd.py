@@ -92,10 +92,9 @@ def evaluate(
                 datasets[name] = load_dataset(name, data_dir)
             except LnfError as e:
                 raise LnfError(f"cannot evaluate {path}: {e}") from None
-        check_compatible(bundle, datasets[name], config.splits)  # before any output
-        stderr.print(
-            f"evaluating {path} on {name} ({', '.join(config.splits)}) on {device}", soft_wrap=True
-        )
+        # before any output; no "evaluating ..." line either (the progress bar says it), so
+        # that a failure is the only line on stderr
+        check_compatible(bundle, datasets[name], config.splits)
         result = evaluate_checkpoint(
             bundle, datasets[name], config, progress=not no_progress, console=stderr
         )

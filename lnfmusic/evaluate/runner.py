@@ -98,7 +98,8 @@ def evaluate_checkpoint(
                 seqs = dataset.splits[split]
                 torch.manual_seed(config.seed)
                 batches = list(budget_batches(seqs, config.batch_size, config.max_elements))
-                task = bar.add_task(f"{split} ({bundle.name})", total=len(batches))
+                where = f"{bundle.path.name}, " if bundle.path is not None else ""
+                task = bar.add_task(f"{split} ({where}{bundle.name})", total=len(batches))
                 result.splits[split] = estimate_split(
                     model,
                     batches,

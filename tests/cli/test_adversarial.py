@@ -360,3 +360,23 @@ def test_a_full_disk_while_writing_samples_is_one_line_and_leaves_nothing(
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "No space left on device" in result.stderr and "s_0.mid" in result.stderr
     assert snapshot(root) == before
+
+
+def test_a_full_disk_while_writing_the_evaluation_json_is_one_line(
+    root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_text = Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if self.name.endswith(".tmp"):  # the atomic writes' temporary files
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return write_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    before = snapshot(root)
+    args = [a.format(root=root) for a in EVAL]
+    result = CliRunner().invoke(cli, [*args, "--json", str(root / "out" / "r.json")])
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "No space left on device" in result.stderr and "r.json" in result.stderr
+    assert snapshot(root) == before
