@@ -66,7 +66,10 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch.load fails in many ways on foreign bytes (struct, index...)
-        raise LnfError(f"not a readable lnfmusic checkpoint ({_load_failure(e)})", path) from None
+        reason = _load_failure(e)
+        if isinstance(e, KeyError | IndexError) and not _looks_like_torch(path):
+            reason = "not a file torch.save writes: neither a zip archive nor a pickle"
+        raise LnfError(f"not a readable lnfmusic checkpoint ({reason})", path) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
     return migrate(ckpt, path)
@@ -115,6 +118,17 @@ def migrate(ckpt: dict[str, Any], path: str | Path | None = None) -> dict[str, A
             raise LnfError(f"checkpoint config cannot be upgraded ({e})", path) from None
         ckpt = {**ckpt, "config": config, "format_version": FORMAT_VERSION}
     return ckpt
+
+
+def _looks_like_torch(path: Path) -> bool:
+    """Whether ``path`` starts as torch.save's files do: a zip archive, or (the legacy
+    format) a pickle."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith((b"PK\x03\x04", b"\x80"))
 
 
 def _load_failure(e: Exception) -> str:

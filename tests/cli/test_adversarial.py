@@ -170,7 +170,7 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("config-device", [*TRAIN_INTO, "--config", "/dev/zero"], ["/dev/zero", "regular"]),
     ("config-missing", [*TRAIN_INTO, "--config", "{root}/nope.toml"], ["nope.toml"]),
     ("config-folder", [*TRAIN_INTO, "--config", "{root}/folder.txt"], ["folder.txt"]),
-    ("eval-not-ckpt", ["evaluate", "{root}/not_a_checkpoint.pt"], ["not_a_checkpoint.pt"]),
+    ("eval-not-ckpt", ["evaluate", "{root}/not_a_checkpoint.pt"], ["not_a_checkpoint.pt", "zip"]),
     ("sample-ckpt-missing", [*SAMPLE[:2], "{root}/nope.pt", *SAMPLE[3:]], ["nope.pt"]),
     ("export-into-folder", ["export", "{root}/run/last.pt", "{root}/out"], ["out"]),
     # outputs that are inputs of the same call: writing them would destroy them
