@@ -22,6 +22,7 @@ from lnfmusic.cli.common import device_option, stderr
 from lnfmusic.cli.options import FiniteFloatRange, Int64Range, spec_option
 from lnfmusic.config import MAX_TEMPERATURE, SampleConfig
 from lnfmusic.errors import LnfError
+from lnfmusic.io.atomic import check_file_name
 from lnfmusic.io.midi import MAX_BPM, MIN_BPM
 
 if TYPE_CHECKING:
@@ -66,8 +67,12 @@ def output_paths(
     if "{i}" not in out:
         if num > 1:
             raise LnfError(f"--num {num} needs '{{i}}' in {option} (e.g. {example})", out)
-        return [Path(out)]
-    return [Path(out.replace("{i}", str(i))) for i in range(num)]
+        paths = [Path(out)]
+    else:
+        paths = [Path(out.replace("{i}", str(i))) for i in range(num)]
+    for path in paths:
+        check_file_name(path, option)
+    return paths
 
 
 def midi_summary(path: Path) -> tuple[int, float]:
@@ -638,6 +643,7 @@ def text_sample(
 
     config = with_seed(SampleConfig(num, length, temperature, None, seed))
     if out != "-":
+        check_file_name(Path(out), "--out")
         for path in (Path(out), sidecar_path(Path(out))):
             check_writable(path)
         check_not_inputs([out, sidecar_path(Path(out))], [checkpoint])

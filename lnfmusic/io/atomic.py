@@ -104,6 +104,16 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         raise LnfError(f"cannot write here ({parent} is not a writable folder)", path)
 
 
+def check_file_name(path: str | os.PathLike[str], what: str = "") -> None:
+    """Refuse an output path that cannot name a file: empty, ``.``, ``..``, ending in ``/``,
+    or an existing folder (``what`` names the option in the message)."""
+    text = os.fspath(path)
+    name = Path(text).name
+    if not text or not name or name in (".", "..") or text.endswith(os.sep) or Path(text).is_dir():
+        where = f"{what} " if what else ""
+        raise LnfError(f"{where}needs a file name, not a folder", text or "''")
+
+
 def check_not_inputs(
     outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str] | None]
 ) -> None:

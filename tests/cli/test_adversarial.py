@@ -180,6 +180,13 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("vary-onto-piece", [*VARY[:5], PIECE], ["piece.mid", "input"]),
     ("eval-json-onto-ckpt", [*EVAL, "--json", "{root}/run/last.pt"], ["last.pt", "input"]),
     ("interp-concat-piece", [*INTERP, "--concat", PIECE], ["piece.mid", "input"]),
+    # output names that cannot be files
+    ("sample-out-empty", [*SAMPLE[:4], ""], ["--out", "file name"]),
+    ("sample-out-folder", [*SAMPLE[:4], "{root}/out/"], ["--out", "file name"]),
+    ("sample-out-dot", [*SAMPLE[:4], "."], ["--out", "file name"]),
+    ("text-out-root", [*TEXT, "--out", "/"], ["--out", "file name"]),
+    ("sample-name-too-long", [*SAMPLE[:4], "{root}/out/" + "x" * 300], ["too long"]),
+    ("eval-name-too-long", ["evaluate", "{root}/" + "x" * 300 + ".pt"], ["too long"]),
     # class 4: a checkpoint with non-finite weights
     ("eval-nan", ["evaluate", "{root}/nan.pt", "--no-progress"], ["nan.pt", "non-finite"]),
     ("text-nan", [*TEXT[:2], "{root}/nan.pt", *TEXT[3:]], ["nan.pt", "non-finite"]),

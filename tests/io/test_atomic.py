@@ -99,3 +99,15 @@ def test_an_output_that_is_an_input_of_the_same_call_is_refused(tmp_path: Path) 
             check_not_inputs([out], [None, src])
     check_not_inputs([tmp_path / "b.pt", tmp_path / "new.pt"], [src, None, "not-a-file"])
     assert src.read_bytes() == b"weights"
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "/", "sub/", "a/.."])
+def test_an_output_name_that_is_no_file_name_is_refused(tmp_path: Path, name: str) -> None:
+    from lnfmusic.errors import LnfError
+    from lnfmusic.io.atomic import check_file_name
+
+    with pytest.raises(LnfError, match="--out needs a file name"):
+        check_file_name(name, "--out")
+    with pytest.raises(LnfError, match="needs a file name"):
+        check_file_name(tmp_path)  # an existing folder
+    check_file_name(tmp_path / "song.mid")
