@@ -31,14 +31,19 @@ import torch
 from lnfmusic import __version__
 from lnfmusic.config import RunConfig, upgrade_config_dict
 from lnfmusic.data.dataset import SequenceDataset
-from lnfmusic.data.length_prior import MUSIC_SMOOTHING, LengthPrior
-from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import atomic_path
+from lnfmusic.data.length_prior import MUSIC_EXTEND, MUSIC_SMOOTHING, LengthPrior
+from lnfmusic.errors import LnfError, first_line
+from lnfmusic.io.atomic import atomic_path, check_not_inputs
 from lnfmusic.model.base import SequenceModel
 from lnfmusic.model.registry import build_model
 
 FORMAT = "lnfmusic-checkpoint"
 FORMAT_VERSION = 2
+# what a load needs: to rebuild the model (every checkpoint, exports included) and, to
+# continue training, the optimiser, schedule, position and RNG states
+MODEL_KEYS = ("config", "dataset", "model")
+DATASET_KEYS = ("name", "kind", "length_prior")
+TRAINING_KEYS = ("optimizer", "scheduler", "epoch", "step", "rng")
 
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
@@ -48,7 +53,7 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
         try:
             torch.save(state, tmp)
         except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
-            raise OSError(f"torch.save failed: {str(e).strip().splitlines()[0][:120]}") from e
+            raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -61,10 +66,39 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             warnings.simplefilter("ignore")
             ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch.load fails in many ways on foreign bytes (struct, index...)
-        raise LnfError(f"not a readable lnfmusic checkpoint ({_load_failure(e)})", path) from None
+        reason = _load_failure(e)
+        if isinstance(e, KeyError | IndexError) and not _looks_like_torch(path):
+            reason = "not a file torch.save writes: neither a zip archive nor a pickle"
+        raise LnfError(f"not a readable lnfmusic checkpoint ({reason})", path) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise LnfError("not an lnfmusic checkpoint (no 'format: lnfmusic-checkpoint' field)", path)
     return migrate(ckpt, path)
+
+
+def check_keys(ckpt: dict[str, Any], path: str | Path | None, *, training: bool = False) -> None:
+    """Refuse (one line naming what is missing) a checkpoint without the structure a load
+    needs: an edited or partial file, or, with ``training``, a sampling-only export."""
+    missing = [k for k in MODEL_KEYS if k not in ckpt]
+    record = ckpt.get("dataset")
+    if isinstance(record, dict):
+        missing += [f"dataset.{k}" for k in DATASET_KEYS if k not in record]
+    elif "dataset" in ckpt:
+        missing.append("dataset (a record)")
+    for key, kind in (("config", dict), ("model", dict)):
+        if key in ckpt and not isinstance(ckpt[key], kind):
+            missing.append(f"{key} (a {kind.__name__})")
+    if training:
+        # "schedule" is the scheduler's name in checkpoints of the first versions
+        have = set(ckpt) | ({"scheduler"} if "schedule" in ckpt else set())
+        missing += [k for k in TRAINING_KEYS if k not in have]
+    if missing:
+        export = training and "exported_from" in ckpt
+        why = (
+            "a sampling-only export (lnf export) cannot be resumed"
+            if export
+            else "edited or partial?"
+        )
+        raise LnfError(f"checkpoint lacks {', '.join(missing)} ({why})", path)
 
 
 def migrate(ckpt: dict[str, Any], path: str | Path | None = None) -> dict[str, Any]:
@@ -84,6 +118,17 @@ def migrate(ckpt: dict[str, Any], path: str | Path | None = None) -> dict[str, A
             raise LnfError(f"checkpoint config cannot be upgraded ({e})", path) from None
         ckpt = {**ckpt, "config": config, "format_version": FORMAT_VERSION}
     return ckpt
+
+
+def _looks_like_torch(path: Path) -> bool:
+    """Whether ``path`` starts as torch.save's files do: a zip archive, or (the legacy
+    format) a pickle."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith((b"PK\x03\x04", b"\x80"))
 
 
 def _load_failure(e: Exception) -> str:
@@ -106,7 +151,7 @@ def _load_failure(e: Exception) -> str:
             f"not a safe checkpoint: it holds more than tensors and plain data ({reason}); "
             "lnfmusic never runs code from a checkpoint"
         )
-    return text.splitlines()[0][:120] if text else type(e).__name__
+    return first_line(e, 120)
 
 
 @dataclass
@@ -133,13 +178,14 @@ class DatasetInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DatasetInfo:
+        # a record without its prior's rule predates issue 15: music was add-one over 1.25 x
+        # the longest, text the plain histogram
+        rule = (MUSIC_SMOOTHING, MUSIC_EXTEND) if d["kind"] == "music" else (0.0, 1.0)
         return cls(
             str(d["name"]),
             str(d["kind"]),
             d.get("meta", {}),
-            LengthPrior.from_dict(
-                d["length_prior"], MUSIC_SMOOTHING if d["kind"] == "music" else None
-            ),
+            LengthPrior.from_dict(d["length_prior"], *rule),
         )
 
 
@@ -165,36 +211,58 @@ def load_model(path: str | Path, device: str | torch.device = "cpu") -> ModelBun
     :class:`LnfError` naming the file."""
     path = Path(path)
     ckpt = load_checkpoint(path, "cpu")
+    check_keys(ckpt, path)
+    try:
+        dataset = DatasetInfo.from_dict(ckpt["dataset"])
+    except (KeyError, ValueError, TypeError) as e:
+        raise LnfError(f"checkpoint's dataset record is damaged ({first_line(e)})", path) from None
     try:
         config = RunConfig.from_dict(ckpt["config"])
-        dataset = DatasetInfo.from_dict(ckpt["dataset"])
         model = build_model(config.model)
         model.load_state_dict(ckpt["model"])
     except (KeyError, RuntimeError, ValueError, TypeError) as e:
-        first = str(e).strip().splitlines()[0][:160]
-        raise LnfError(f"checkpoint does not match this version's models ({first})", path) from None
-    bad = non_finite_parameters(model)
-    if bad:
         raise LnfError(
-            f"checkpoint has non-finite weights ({', '.join(bad[:3])}"
-            f"{', ...' if len(bad) > 3 else ''}): the run that wrote it diverged",
-            path,
-        )
+            f"checkpoint does not match this version's models ({first_line(e)})", path
+        ) from None
+    _refuse_non_finite(non_finite_parameters(model), path)
     return ModelBundle(model.to(device).eval(), config, dataset, path, ckpt)
 
 
 def non_finite_parameters(model: torch.nn.Module) -> list[str]:
     """Names of the parameters holding a NaN or an infinity."""
-    return [n for n, p in model.named_parameters() if not torch.isfinite(p).all()]
+    return non_finite_tensors(dict(model.named_parameters()))
+
+
+def non_finite_tensors(tensors: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors holding a NaN or an infinity."""
+    return [k for k, v in tensors.items() if v.is_floating_point() and not v.isfinite().all()]
+
+
+def _refuse_non_finite(
+    names: list[str], path: str | Path, why: str = "the run that wrote it diverged"
+) -> None:
+    if names:
+        more = ", ..." if len(names) > 3 else ""
+        raise LnfError(
+            f"checkpoint has non-finite weights ({', '.join(names[:3])}{more}): {why}", path
+        )
 
 
 def export_checkpoint(src: str | Path, dst: str | Path, half: bool = False) -> dict[str, Any]:
     """Write a sampling/evaluation-only copy of a checkpoint: no optimizer or RNG state,
     optionally with float16 weights (restored to float32 when loaded). Returns the new dict."""
+    check_not_inputs([dst], [src])
     ckpt = load_checkpoint(src)
+    check_keys(ckpt, src)
+    _refuse_non_finite(non_finite_tensors(ckpt["model"]), src)
     weights = {
         k: (v.half() if half and v.is_floating_point() else v) for k, v in ckpt["model"].items()
     }
+    _refuse_non_finite(
+        non_finite_tensors(weights),
+        src,
+        "beyond float16's range after --half; export without it",
+    )
     floats = {v.dtype for v in weights.values() if v.is_floating_point()}
     keep = ("config", "dataset", "epoch", "step", "best_valid")
     state = {k: ckpt[k] for k in keep if k in ckpt}

@@ -28,6 +28,13 @@ from lnfmusic.options import option
 
 PRESETS = ("paper", "small", "tiny")
 SEED_MAX = 2**63 - 1
+# Upper bounds far beyond any useful value, so that a typo cannot start work that never ends
+# or allocates without limit (every int is also 64-bit, every float finite: lnfmusic.options)
+MAX_EPOCHS = 1_000_000
+MAX_TRAIN_SAMPLES = 1_000  # posterior samples per sequence in each training/validation step
+MAX_EVAL_SAMPLES = 100_000  # importance / ELBO samples per sequence in lnf evaluate
+MAX_SAMPLES = 100_000  # pieces one lnf sample call generates
+MAX_TEMPERATURE = 100.0
 # format of the config dict: 1 = a flat LNF-style model dict with a "model" name (until
 # lnfmusic 0.1.0's first releases); 2 = a family-tagged model dict ("family": ...)
 CONFIG_VERSION = 2
@@ -43,28 +50,40 @@ class TrainConfig:
     """Optimisation and schedule (SPEC 4)."""
 
     batch_size: int = option(32, "sequences per batch", ge=1)
-    epochs: int = option(100, "number of epochs", ge=1)
-    lr: float = option(1e-3, "Adam learning rate", gt=0)
-    weight_decay: float = option(0.0, "Adam weight decay", ge=0)
+    epochs: int = option(100, "number of epochs", ge=1, le=MAX_EPOCHS)
+    lr: float = option(1e-3, "Adam learning rate", gt=0, le=10)
+    weight_decay: float = option(0.0, "Adam weight decay", ge=0, le=10)
     clip: float = option(0.25, "gradient-norm clip", gt=0)
-    elbo_samples: int = option(1, "posterior samples in the training ELBO", ge=1)
-    kl_zero_epochs: float = option(20.0, "epochs with the KL weight at ~0", ge=0)
-    kl_ramp_epochs: float = option(15.0, "epochs of the linear KL ramp to 1", ge=0)
+    elbo_samples: int = option(
+        1, "posterior samples in the training ELBO", ge=1, le=MAX_TRAIN_SAMPLES
+    )
+    kl_zero_epochs: float = option(20.0, "epochs with the KL weight at ~0", ge=0, le=MAX_EPOCHS)
+    kl_ramp_epochs: float = option(15.0, "epochs of the linear KL ramp to 1", ge=0, le=MAX_EPOCHS)
     kl_min_weight: float = option(1e-4, "the KL weight of the first phase", ge=0, le=1)
     patience: int = option(
-        5, "epochs without validation improvement before the lr is divided", ge=1
+        5, "epochs without validation improvement before the lr is divided", ge=1, le=MAX_EPOCHS
     )
-    lr_decay: float = option(4.0, "divide the lr by this on a plateau", ge=1)
-    min_lr: float = option(1e-5, "the lr is never decayed below this", ge=0)
+    lr_decay: float = option(4.0, "divide the lr by this on a plateau", ge=1, le=1e6)
+    min_lr: float = option(1e-5, "the lr is never decayed below this (at most lr)", ge=0, le=10)
     early_stop: int | None = option(
-        None, "stop after N annealed epochs in a row without a new best (unset: off)", ge=1
+        None,
+        "stop after N annealed epochs in a row without a new best (unset: off)",
+        ge=1,
+        le=MAX_EPOCHS,
     )
-    eval_samples: int = option(1, "ELBO samples on the validation set each epoch", ge=1)
+    eval_samples: int = option(
+        1, "ELBO samples on the validation set each epoch", ge=1, le=MAX_TRAIN_SAMPLES
+    )
     max_nonfinite: int = option(
         10, "consecutive non-finite batches tolerated before stopping", ge=0
     )
     max_sequences: int | None = option(None, "use only the first N train and valid sequences", ge=1)
     seed: int = option(0, "random seed", ge=0, le=SEED_MAX)
+
+    def check(self) -> None:
+        """Checks across fields, after the field-by-field ones (an :class:`LnfError`)."""
+        if self.min_lr > self.lr:
+            raise LnfError(f"train.min_lr ({self.min_lr!r}) must be at most train.lr ({self.lr!r})")
 
 
 @dataclass
@@ -104,6 +123,7 @@ class RunConfig:
         (``model.latent_dim``, ``train.lr``...)."""
         options.check(self.model, "model.")
         options.check(self.train, "train.")
+        self.train.check()
         self.model.check()
 
 
@@ -252,6 +272,8 @@ def read_toml(path: str | Path) -> dict[str, Any]:
             raise LnfError(
                 "TOML config files need Python >= 3.11 or `pip install tomli`", path
             ) from None
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise LnfError("not a regular file (a device or a pipe)", path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as e:
@@ -302,8 +324,11 @@ def resolve_config(
     assignments: Iterable[str] = (),
 ) -> RunConfig:
     """preset < TOML config file < ``overrides`` (``{"model.NAME" | "train.NAME": value}``;
-    ``None`` values are not given) < ``assignments`` (``key=value`` strings)."""
+    ``None`` values are not given) < ``assignments`` (``key=value`` strings); validated as a
+    whole (checks across fields too), so that a bad combination fails before any file is
+    written."""
     config = preset(preset_name, dataset_kind, model)
+    config.model.data_kind = dataset_kind
     if config_file is not None:
         apply_toml(config, config_file)
     for key, value in (overrides or {}).items():
@@ -313,6 +338,7 @@ def resolve_config(
             except ValueError as e:
                 raise LnfError(str(e)) from None
     apply_overrides(config, assignments)
+    config.validate()
     return config
 
 
@@ -325,9 +351,11 @@ class SampleConfig:
     """What to generate: ``num`` sequences, sample ``i`` under seed ``seed + i`` (``seed``
     None: a fresh one is drawn and reported)."""
 
-    num: int = option(1, "number of samples", ge=1)
+    num: int = option(1, "number of samples", ge=1, le=MAX_SAMPLES)
     length: int | None = option(None, "length T in steps [default: drawn from p(T)]", ge=1)
-    temperature: float = option(1.0, "scale of the prior's base noise (LSTM: of the logits)", gt=0)
+    temperature: float = option(
+        1.0, "scale of the prior's base noise (LSTM: of the logits)", gt=0, le=MAX_TEMPERATURE
+    )
     threshold: float | None = option(
         None, "play a note when p > threshold instead of sampling it", gt=0, lt=1
     )
@@ -346,8 +374,10 @@ class EvalConfig:
     """How to evaluate: splits, importance samples, batching, seed."""
 
     splits: tuple[str, ...] = ("test",)
-    num_samples: int = option(50, "importance samples S per sequence", ge=1)
-    elbo_samples: int = option(10, "samples for the ELBO, reconstruction and KL", ge=1)
+    num_samples: int = option(50, "importance samples S per sequence", ge=1, le=MAX_EVAL_SAMPLES)
+    elbo_samples: int = option(
+        10, "samples for the ELBO, reconstruction and KL", ge=1, le=MAX_EVAL_SAMPLES
+    )
     batch_size: int = option(16, "most sequences per batch", ge=1)
     max_elements: int = option(65_536, "most sample-steps (S_chunk x B x T) per forward pass", ge=1)
     seed: int = option(0, "random seed; the same seed gives the same numbers", ge=0, le=SEED_MAX)

@@ -9,6 +9,13 @@ from __future__ import annotations
 from os import PathLike
 
 
+def first_line(e: BaseException, limit: int = 160) -> str:
+    """An exception's message cut to its first line (at most ``limit`` characters), or its
+    type's name when it has none: the reason quoted in a one-line error."""
+    text = str(e).strip()
+    return (text.splitlines()[0][:limit] if text else "") or type(e).__name__
+
+
 class LnfError(Exception):
     """A problem the user can fix: bad input file, missing dataset, wrong checkpoint...
 

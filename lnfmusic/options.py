@@ -20,6 +20,10 @@ from typing import Any
 
 from lnfmusic.errors import LnfError
 
+# Every int option is a signed 64-bit value (torch, numpy and seeds take no more), whatever
+# bounds its declaration gives.
+INT_MIN, INT_MAX = -(2**63), 2**63 - 1
+
 
 def option(
     default: Any,
@@ -120,9 +124,14 @@ def coerce(spec: Spec, value: Any) -> Any:
             return None
         raise ValueError(f"{spec.name} must be {spec.describe()} (got None)")
     if spec.type is float and isinstance(value, int | float) and not isinstance(value, bool):
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an int beyond any float
+            raise ValueError(
+                f"{spec.name} must be {spec.describe()} (got {_shown(value)})"
+            ) from None
     elif type(value) is not spec.type:
-        raise ValueError(f"{spec.name} must be {spec.describe()} (got {value!r})")
+        raise ValueError(f"{spec.name} must be {spec.describe()} (got {_shown(value)})")
     wrong = (
         (spec.type is float and not math.isfinite(value))
         or (spec.choices is not None and value not in spec.choices)
@@ -132,8 +141,18 @@ def coerce(spec: Spec, value: Any) -> Any:
         or (spec.lt is not None and not value < spec.lt)
     )
     if wrong:
-        raise ValueError(f"{spec.name} must be {spec.describe()} (got {value!r})")
+        raise ValueError(f"{spec.name} must be {spec.describe()} (got {_shown(value)})")
+    if spec.type is int and not INT_MIN <= value <= INT_MAX:
+        raise ValueError(
+            f"{spec.name} must be {spec.describe()} within 64 bits (got {_shown(value)})"
+        )
     return value
+
+
+def _shown(value: Any, limit: int = 40) -> str:
+    """``repr(value)``, shortened in the middle when long (a 400-digit integer...)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]}"
 
 
 def parse(spec: Spec, text: str) -> Any:

@@ -79,10 +79,12 @@ def check_length(bundle: ModelBundle, length: int, what: str = "length") -> None
     knows."""
     limit = bundle.model.max_generate_length
     if length > limit:
+        extend = bundle.dataset.length_prior.extend or 1.0
+        rule = f"{extend:g} x " if extend > 1 else ""
         raise LnfError(
             f"{what} {length} is beyond the {limit} steps this {bundle.config.model.name} "
-            f"model knows (its length embeddings cover 1..{limit}: 1.25 x the longest "
-            "training piece for music, the longest line for text)",
+            f"model knows (its length embeddings cover 1..{limit}: {rule}the longest training "
+            "sequence)",
             bundle.path,
         )
 

@@ -291,7 +291,7 @@ def evaluate(model, prior, data, splits="test", name="", **kwargs):
     """``evaluate_checkpoint`` on a bundle of ``model`` with p(T) ``prior``; ``kwargs`` are
     :class:`EvalConfig` fields."""
     splits = (splits,) if isinstance(splits, str) else tuple(splits)
-    info = DatasetInfo("fake", "music", {}, prior)
+    info = DatasetInfo("fake", data.kind, data.meta, prior)
     config = RunConfig(dataset="fake", preset="tiny", model=model.config)
     bundle = ModelBundle(model, config, info, Path(name) if name else None)
     return evaluate_checkpoint(bundle, data, EvalConfig(splits=splits, **kwargs))

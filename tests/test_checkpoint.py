@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from lnfmusic.checkpoint import FORMAT_VERSION, load_checkpoint, load_model, save_checkpoint
+from lnfmusic.checkpoint import (
+    FORMAT_VERSION,
+    DatasetInfo,
+    load_checkpoint,
+    load_model,
+    save_checkpoint,
+)
 from lnfmusic.config import EvalConfig
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.errors import LnfError
@@ -171,3 +177,36 @@ def test_a_full_disk_during_a_save_is_one_line_and_leaves_the_old_file(
     _one_line(e, path)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["c.pt"], "no temporary file is left"
+
+
+def test_a_dataset_record_without_its_priors_rule_gets_the_rule_of_its_time() -> None:
+    probs = {"probs": [0.0, 0.5, 0.0, 0.5]}  # a plain histogram: text before issue 15
+    text = DatasetInfo.from_dict({"name": "t", "kind": "text", "length_prior": probs})
+    assert (text.length_prior.smoothing, text.length_prior.extend) == (0.0, 1.0)
+    music = DatasetInfo.from_dict({"name": "m", "kind": "music", "length_prior": probs})
+    assert (music.length_prior.smoothing, music.length_prior.extend) == (1.0, 1.25)
+
+
+@pytest.mark.parametrize(
+    "edit,words",
+    [
+        (lambda c: c.pop("model"), ["lacks model"]),
+        (lambda c: c.pop("config"), ["lacks config"]),
+        (lambda c: c["dataset"].pop("kind"), ["lacks dataset.kind"]),
+        (lambda c: c.__setitem__("dataset", [1]), ["dataset (a record)"]),
+        (lambda c: c["dataset"]["length_prior"].__setitem__("probs", [0.0, 0.0]), ["damaged"]),
+    ],
+)
+def test_an_edited_checkpoint_names_what_is_missing_or_damaged(
+    tmp_path: Path, edit, words: list[str]
+) -> None:
+    from lnfmusic.checkpoint import DatasetInfo as Info
+    from lnfmusic.data.length_prior import LengthPrior
+
+    info = Info("x", "music", {}, LengthPrior.for_data("music", [3, 4]))
+    ckpt = {"config": {}, "dataset": info.to_dict(), "model": {}}
+    edit(ckpt)
+    save_checkpoint(tmp_path / "c.pt", ckpt)
+    with pytest.raises(LnfError) as e:
+        load_model(tmp_path / "c.pt")
+    assert all(w in str(e.value) for w in words), str(e.value)

@@ -126,3 +126,30 @@ def test_explicit_options_from_every_source(tmp_path: Path) -> None:
     toml.write_text("[train]\nepochs = 5\n[model]\nlatent_dim = 3\n")
     keys = explicit_options(toml, {"train.lr": 0.1, "train.seed": None}, ["train.clip=1"])
     assert keys == {"train.epochs", "model.latent_dim", "train.lr", "train.clip"}
+
+
+@pytest.mark.parametrize(
+    "item,words",
+    [
+        ("train.epochs=2000000", ["train", "epochs", "at most 1000000"]),
+        ("train.lr=1e300", ["lr", "at most 10"]),
+        ("train.weight_decay=1e300", ["weight_decay", "at most 10"]),
+        ("train.elbo_samples=18446744073709551616", ["elbo_samples", "at most 1000"]),
+        ("model.hidden_size=100000", ["hidden_size", "at most 4096"]),
+        ("model.num_layers=1000", ["num_layers", "at most 16"]),
+        ("model.flow_layers=1000", ["flow_layers", "at most 64"]),
+        ("train.max_sequences=18446744073709551616", ["max_sequences", "64 bits"]),
+        ("train.min_lr=0.5", ["min_lr", "at most train.lr"]),
+    ],
+)
+def test_sizes_and_counts_have_upper_bounds_and_min_lr_is_at_most_lr(
+    item: str, words: list[str]
+) -> None:
+    with pytest.raises(LnfError) as info:
+        resolve_config("music", "af-af", "tiny", assignments=[item])
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+def test_made_emission_on_text_fails_when_the_config_is_resolved() -> None:
+    with pytest.raises(LnfError, match="made is for music"):
+        resolve_config("text", "af-af", "tiny", assignments=["model.emission=made"])

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lnfmusic.errors import LnfError
+from lnfmusic.errors import LnfError, first_line
 
 
 def test_message_without_a_path() -> None:
@@ -62,3 +62,9 @@ def test_non_string_message_is_converted() -> None:
 def test_is_an_exception_that_can_be_caught_as_such() -> None:
     with pytest.raises(Exception, match=r"^p: m$"):
         raise LnfError("m", "p")
+
+
+def test_first_line_quotes_a_reason_in_one_line() -> None:
+    assert first_line(ValueError("bad\nvery long detail")) == "bad"
+    assert first_line(KeyError()) == "KeyError"
+    assert first_line(RuntimeError("x" * 300), 10) == "x" * 10

@@ -380,3 +380,15 @@ def test_check_message_is_the_coerce_message_behind_the_prefix() -> None:
     with pytest.raises(LnfError) as wrapped:
         options.check(obj, "p.")
     assert str(wrapped.value) == f"p.{plain.value}"
+
+
+@pytest.mark.parametrize("value", [2**63, -(2**63) - 1, 2**70])
+def test_ints_beyond_64_bits_are_refused_whatever_the_declared_bounds(value: int) -> None:
+    with pytest.raises(ValueError, match="within 64 bits"):
+        coerce(Spec("n", int, False, 0, ""), value)
+    assert coerce(Spec("n", int, False, 0, ""), 2**63 - 1) == 2**63 - 1
+
+
+def test_an_int_too_large_for_a_float_is_a_value_error_not_an_overflow() -> None:
+    with pytest.raises(ValueError, match="finite float"):
+        coerce(spec("rate"), 10**400)

@@ -32,7 +32,8 @@ def fail(message: str) -> None:
 
 class LnfGroup(click.Group):
     """A click group whose commands (and nested groups) never show a traceback for an
-    :class:`LnfError`: it becomes one line on stderr and exit status 1; Ctrl-C exits 130.
+    :class:`LnfError` (nor for an ``OSError`` the library did not turn into one): it becomes
+    one line on stderr and exit status 1; Ctrl-C exits 130.
     A usage error (an unknown option or command, a value out of range) is one line too,
     naming the command's ``--help``, with click's exit status 2."""
 
@@ -58,6 +59,11 @@ class LnfGroup(click.Group):
             return super().invoke(ctx)
         except LnfError as e:
             fail(str(e))
+        except OSError as e:
+            # what the library did not foresee of the file system (a name too long for it,
+            # an I/O error) is still about a file the user gave: one line naming it
+            where = f"{e.filename}: " if e.filename else ""
+            fail(f"{where}{e.strerror or e}")
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             sys.exit(130)

@@ -69,7 +69,8 @@ def evaluate(
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
-    from lnfmusic.io.atomic import check_writable, write_text_atomic
+    from lnfmusic.evaluate.runner import check_compatible
+    from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
     config = EvalConfig(
@@ -83,6 +84,7 @@ def evaluate(
     config.validate()
     if json_path is not None:
         check_writable(json_path)  # before minutes of evaluation, not after
+        check_not_inputs([json_path], checkpoints)
     results = []
     datasets = {}
     for path in checkpoints:
@@ -93,12 +95,23 @@ def evaluate(
                 datasets[name] = load_dataset(name, data_dir)
             except LnfError as e:
                 raise LnfError(f"cannot evaluate {path}: {e}") from None
-        stderr.print(f"evaluating {path} on {name} ({', '.join(config.splits)}) on {device}")
+        # before any output; no "evaluating ..." line either (the progress bar says it), so
+        # that a failure is the only line on stderr
+        check_compatible(bundle, datasets[name], config.splits)
         result = evaluate_checkpoint(
             bundle, datasets[name], config, progress=not no_progress, console=stderr
         )
         results.append(result)
         out.print(result_table(result))
+        for split in result.splits.values():
+            if split.impossible_lengths:
+                stderr.print(
+                    f"note: {split.impossible_lengths} of the {split.num_sequences} {split.split} "
+                    f"sequences are longer than the {bundle.dataset.length_prior.max_length} "
+                    "steps that the model's p(T) covers, so their p(T) = 0 and the "
+                    "paper-normalised NLL and ELBO are inf; the per-frame numbers include them",
+                    soft_wrap=True,
+                )
     if len(results) > 1:
         for split in config.splits:
             out.print(grid_table(results, split))

@@ -14,6 +14,8 @@ from lnfmusic import options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MAX_THREADS = 1024  # --threads
+
 
 class FiniteFloatRange(click.FloatRange):
     """A float in range that is also finite (click's FloatRange lets NaN through)."""
@@ -25,6 +27,30 @@ class FiniteFloatRange(click.FloatRange):
         if not math.isfinite(value):
             self.fail(f"{value} is not a finite number", param, ctx)
         return value
+
+
+class Int64Range(click.IntRange):
+    """An int in range that also fits in 64 bits (the library's limit on every int); the
+    help shows only the declared bounds."""
+
+    def __init__(self, min: int | None = None, max: int | None = None, **kwargs: Any):
+        self.declared = (min, max)
+        super().__init__(
+            options.INT_MIN if min is None else min,
+            options.INT_MAX if max is None else max,
+            **kwargs,
+        )
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if not options.INT_MIN <= number <= options.INT_MAX:
+            self.fail(f"{number} does not fit in 64 bits", param, ctx)
+        return super().convert(number, param, ctx)
+
+    def _describe_range(self) -> str:
+        low, high = self.declared
+        shown = click.IntRange(low, high, min_open=self.min_open, max_open=self.max_open)
+        return shown._describe_range()
 
 
 def click_type(spec: options.Spec) -> click.ParamType:
@@ -43,7 +69,7 @@ def click_type(spec: options.Spec) -> click.ParamType:
         "max_open": high_open,
     }
     if spec.type is int:
-        return click.IntRange(**kwargs)
+        return Int64Range(**kwargs)
     if spec.type is float:
         return FiniteFloatRange(**kwargs)
     return click.STRING

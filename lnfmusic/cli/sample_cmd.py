@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lnfmusic.cli.common import device_option, stderr
-from lnfmusic.cli.options import FiniteFloatRange, spec_option
-from lnfmusic.config import SampleConfig
+from lnfmusic.cli.options import FiniteFloatRange, Int64Range, spec_option
+from lnfmusic.config import MAX_TEMPERATURE, SampleConfig
 from lnfmusic.errors import LnfError
+from lnfmusic.io.atomic import check_file_name
+from lnfmusic.io.midi import MAX_BPM, MIN_BPM
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,8 +67,12 @@ def output_paths(
     if "{i}" not in out:
         if num > 1:
             raise LnfError(f"--num {num} needs '{{i}}' in {option} (e.g. {example})", out)
-        return [Path(out)]
-    return [Path(out.replace("{i}", str(i))) for i in range(num)]
+        paths = [Path(out)]
+    else:
+        paths = [Path(out.replace("{i}", str(i))) for i in range(num)]
+    for path in paths:
+        check_file_name(path, option)
+    return paths
 
 
 def midi_summary(path: Path) -> tuple[int, float]:
@@ -116,7 +122,7 @@ def _render_options(func):
     opts = [
         click.option(
             "--bpm",
-            type=FiniteFloatRange(min=0, min_open=True),
+            type=FiniteFloatRange(min=MIN_BPM, min_open=True, max=MAX_BPM),
             default=120.0,
             show_default=True,
             help="Tempo in beats per minute.",
@@ -192,8 +198,12 @@ class Outputs:
     soundfont: Path | None
 
     @classmethod
-    def prepare(cls, out: str, num: int, render: Render) -> Outputs:
-        from lnfmusic.io.atomic import check_writable
+    def prepare(
+        cls, out: str, num: int, render: Render, inputs: tuple[str | Path | None, ...] = ()
+    ) -> Outputs:
+        """Checked: one file per output, writable, none of them an input (``inputs``: the
+        checkpoint, pieces) of the call."""
+        from lnfmusic.io.atomic import check_not_inputs, check_writable
 
         midi = output_paths(out, num)
         png = None
@@ -207,6 +217,7 @@ class Outputs:
             raise LnfError("two outputs of this call would go to the same file")
         for path in every:
             check_writable(path)
+        check_not_inputs(every, inputs)
         if png is not None:
             _check_matplotlib()
         soundfont = None
@@ -318,7 +329,7 @@ def _threshold_flags(config: SampleConfig) -> list[str]:
 )
 @click.option(
     "--primer-steps",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1),
     default=None,
     help="Use only the first K steps of the primer  [default: all of it].",
 )
@@ -354,7 +365,7 @@ def sample(
         raise LnfError("--primer-steps needs --primer")
     config = with_seed(SampleConfig(num, length, temperature, threshold, seed))
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render)
+    outputs = Outputs.prepare(out, num, render, (checkpoint, primer))
     bundle = _load(checkpoint, device, "music")
     shift, prefix = 0, None
     if primer is not None:
@@ -366,7 +377,6 @@ def sample(
             rolls = sample_music(bundle, config)
         else:
             rolls = continue_sequence(bundle, prefix, config, "music")
-    _announce_seed(config, seed)
 
     def record(i: int, roll: np.ndarray) -> dict[str, Any]:
         s = config.seed + i
@@ -387,6 +397,7 @@ def sample(
         }
 
     _write_pieces(bundle, rolls, outputs, render, shift, record)
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 @click.command()
@@ -398,7 +409,7 @@ def sample(
 @_sample_option("num", "Number of variations.")
 @click.option(
     "--temperature",
-    type=FiniteFloatRange(min=0),
+    type=FiniteFloatRange(min=0, max=MAX_TEMPERATURE),
     default=1.0,
     show_default=True,
     help="Spread of the posterior draw (0: its mean, 1: q(z|x) itself; larger: further).",
@@ -432,12 +443,11 @@ def variations(
 
     config = with_seed_any(num, None, temperature, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render)
+    outputs = Outputs.prepare(out, num, render, (checkpoint, piece))
     bundle = _load(checkpoint, device, "music")
     roll, shift = read_piece(bundle, piece, transpose)
     with stderr.status(f"drawing {num} variation(s) of {piece} on {device}"):
         rolls = make_variations(bundle, roll, config)
-    _announce_seed(config, seed)
 
     def record(i: int, r: np.ndarray) -> dict[str, Any]:
         s = config.seed + i
@@ -456,6 +466,7 @@ def variations(
         }
 
     _write_pieces(bundle, rolls, outputs, render, shift, record)
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 def with_seed_any(
@@ -486,7 +497,7 @@ def with_seed_any(
 )
 @click.option(
     "--length",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1),
     default=None,
     help="Crop both pieces to this many steps  [default: the shorter one's length].",
 )
@@ -525,7 +536,7 @@ def interpolate(
     and decoded, one piece per point."""
     import numpy as np
 
-    from lnfmusic.io.atomic import check_writable
+    from lnfmusic.io.atomic import check_not_inputs, check_writable
     from lnfmusic.io.midi import write_midi
     from lnfmusic.sample import interpolate as make_path
     from lnfmusic.sample import read_piece
@@ -534,17 +545,17 @@ def interpolate(
         raise LnfError(f"--steps {steps} pieces need '{{i}}' in --out (e.g. interp_{{i}}.mid)", out)
     config = with_seed_any(steps, length, 1.0, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, steps, render)
+    outputs = Outputs.prepare(out, steps, render, (checkpoint, first, second))
     if concat is not None:
         if str(Path(concat)) in {str(p) for p in outputs.midi}:
             raise LnfError("--concat must differ from every --out file", concat)
         check_writable(concat)
+        check_not_inputs([concat], [checkpoint, first, second])
     bundle = _load(checkpoint, device, "music")
     a, shift_a = read_piece(bundle, first, transpose)
     b, shift_b = read_piece(bundle, second, transpose)
     with stderr.status(f"interpolating {first} -> {second} in {steps} pieces on {device}"):
         rolls = make_path(bundle, a, b, steps, config)
-    _announce_seed(config, seed)
     # both pieces were moved into the model's key; the path is written in the first one's
     shift = shift_a
 
@@ -580,6 +591,7 @@ def interpolate(
             pitch_offset=int(meta.get("pitch_offset", 21)),
         )
         click.echo(f"wrote {concat}: all {steps} pieces, {len(joined)} steps")
+    _announce_seed(config, seed)  # after the writes: a failed one is the only line
 
 
 @click.command("text-sample")
@@ -619,7 +631,7 @@ def text_sample(
     device: str,
 ) -> None:
     """Generate text from a checkpoint (one sample per line)."""
-    from lnfmusic.io.atomic import check_writable, write_text_atomic
+    from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
     from lnfmusic.sample import (
         continue_sequence,
         decode_text,
@@ -631,8 +643,10 @@ def text_sample(
 
     config = with_seed(SampleConfig(num, length, temperature, None, seed))
     if out != "-":
+        check_file_name(Path(out), "--out")
         for path in (Path(out), sidecar_path(Path(out))):
             check_writable(path)
+        check_not_inputs([out, sidecar_path(Path(out))], [checkpoint])
     bundle = _load(checkpoint, device, "text")
     with stderr.status(f"sampling {num} line(s) from {bundle.path} on {device}"):
         if prefix is None:
@@ -640,9 +654,9 @@ def text_sample(
         else:
             ids = continue_sequence(bundle, encode_prefix(bundle, prefix), config, "text")
             texts = [decode_text(s, bundle.dataset.meta) for s in ids]
-    _announce_seed(config, seed)
     body = "".join(t.replace("\n", " ") + "\n" for t in texts)
     if out == "-":
+        _announce_seed(config, seed)
         sys.stdout.write(body)
         sys.stdout.flush()
         return
@@ -664,6 +678,7 @@ def text_sample(
         samples=samples,
     )
     write_text_atomic(sidecar_path(Path(out)), json.dumps(record, indent=1) + "\n")
+    _announce_seed(config, seed)
     stderr.print(
         f"wrote {num} sample(s) to {out} (seeds {config.seed}..{config.seed + num - 1}); "
         f"settings in {sidecar_path(Path(out))}"

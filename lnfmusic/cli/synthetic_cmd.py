@@ -8,6 +8,8 @@ from pathlib import Path
 import click
 
 from lnfmusic.cli.common import stderr, stdout
+from lnfmusic.cli.options import MAX_THREADS, Int64Range
+from lnfmusic.config import SEED_MAX
 
 
 @click.command()
@@ -28,17 +30,19 @@ from lnfmusic.cli.common import stderr, stdout
     is_flag=True,
     help="Tiny sizes and a few steps: checks that everything runs (numbers mean nothing).",
 )
-@click.option("--seed", type=int, default=0, help="Seed of the data draws and the models.")
+@click.option(
+    "--seed", type=Int64Range(0, SEED_MAX), default=0, help="Seed of the data draws and the models."
+)
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1, max=MAX_THREADS),
     default=1,
     help="Torch threads (the recorded run used 1).",
 )
 @click.option("--no-png", is_flag=True, help="Skip the ring figure (needs matplotlib).")
 @click.option(
     "--train-size",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1, max=10_000_000),
     default=None,
     help="Training sample of the vector tasks  [default: 50000; quick: 2000].",
 )

@@ -15,7 +15,7 @@ import click
 
 from lnfmusic import options
 from lnfmusic.cli.common import data_dir_option, device_option, fail, stderr, stdout
-from lnfmusic.cli.options import field_options, flag, split_param
+from lnfmusic.cli.options import MAX_THREADS, Int64Range, field_options, flag, split_param
 from lnfmusic.config import PRESETS, TrainConfig, model_names
 from lnfmusic.model import registry
 from lnfmusic.model.config import DATA_FIELDS
@@ -79,6 +79,12 @@ def _train_note(name: str) -> str:
 @device_option
 @click.option("--resume", is_flag=True, help="Continue exactly from RUN_DIR/last.pt.")
 @click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Start afresh in a RUN_DIR that holds an earlier run, replacing its checkpoints and "
+    "metrics once the first epoch is saved (without it that is an error).",
+)
+@click.option(
     "--config",
     "config_file",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -97,7 +103,7 @@ def _train_note(name: str) -> str:
 @click.option("--no-progress", is_flag=True, help="No progress bars.")
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=Int64Range(min=1, max=MAX_THREADS),
     default=None,
     help="CPU threads for torch [default: 1 for the tiny preset, else torch's]; 1 is "
     "often the fastest for small models, above all on a busy machine.",
@@ -111,6 +117,7 @@ def train(
     run_dir: Path | None,
     device: str,
     resume: bool,
+    overwrite: bool,
     config_file: Path | None,
     assignments: tuple[str, ...],
     data_dir: Path | None,
@@ -133,9 +140,11 @@ def train(
     from lnfmusic.config import explicit_options, resolve_config
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.device import start_processes, stop_processes
-    from lnfmusic.io.atomic import make_folder
-    from lnfmusic.train.loop import fit
+    from lnfmusic.train.loop import check_trainable, fit
+    from lnfmusic.train.run_files import check_run_dir
 
+    if resume and overwrite:
+        fail("--resume continues the run in RUN_DIR and --overwrite replaces it: give one")
     given = {k: v for k, v in fields.items() if v is not None}
     family = registry.family_of(model)
     for param in given:
@@ -147,23 +156,24 @@ def train(
     if threads is not None:
         torch.set_num_threads(threads)
     data = load_dataset(dataset, data_dir)
+    check_trainable(data)
     overrides = {".".join(split_param(k)): v for k, v in given.items()}
     config = resolve_config(data.kind, model, preset_name, config_file, overrides, assignments)
+    run_dir = run_dir or default_run_dir(dataset, model, preset_name)
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before anything is written
     procs, device = start_processes(device, threads)
+
+    def announce() -> None:  # once fit has checked and set up everything: never before an error
+        for note in data.notes:
+            stderr.print(f"note: {note}", soft_wrap=True)
+        what = "resuming" if resume else "training"
+        where = f"{procs.world_size} processes" if procs.distributed else device
+        stderr.print(
+            f"{what} {model} on {dataset} ({preset_name} preset) on {where} -> {run_dir}",
+            soft_wrap=True,
+        )
+
     try:
-        if procs.main:
-            for note in data.notes:
-                stderr.print(f"note: {note}", soft_wrap=True)
-        run_dir = run_dir or default_run_dir(dataset, model, preset_name)
-        if procs.main:
-            if not resume:  # a resumed run's folder must exist already: fit checks it
-                run_dir = make_folder(run_dir)
-            what = "resuming" if resume else "training"
-            where = f"{procs.world_size} processes" if procs.distributed else device
-            stderr.print(
-                f"{what} {model} on {dataset} ({preset_name} preset) on {where} -> {run_dir}",
-                soft_wrap=True,
-            )
         summary = fit(
             config,
             data,
@@ -173,6 +183,8 @@ def train(
             progress=not no_progress,
             console=stderr,
             # when resuming, the stored run's epochs unless set here by any means
+            overwrite=overwrite,
+            on_start=announce,
             epochs=(
                 config.train.epochs
                 if "train.epochs" in explicit_options(config_file, overrides, assignments)

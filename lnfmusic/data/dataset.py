@@ -6,8 +6,10 @@ Specs:
   (the pickle when present, else the ``.mat`` copy under ``tcn_mat/``); found through the
   lookup order of :mod:`lnfmusic.data.registry`.
 - ``ptb``: Penn Treebank characters (see :mod:`lnfmusic.data.text`).
-- ``midi:FOLDER``: every ``.mid``/``.midi`` file of a folder, on an eighth-note grid
-  (2 steps per beat), split by :func:`split_midi_files`.
+- ``midi:FOLDER``: every ``.mid``/``.midi`` file under a folder (sub-folders included), on
+  an eighth-note grid (2 steps per beat), split by :func:`split_midi_files` in the order of
+  their relative paths; notes outside the piano's 88 keys are dropped and counted in a note
+  (type-2 files are refused: see :mod:`lnfmusic.io.midi`).
 - ``text:FILE``: a UTF-8 text file, one sequence per line, split 90/5/5
   (:func:`lnfmusic.data.text.split_of_lines`).
 """
@@ -27,6 +29,10 @@ from lnfmusic.data.text import WORD_BOUNDARY, load_ptb, load_text_file
 from lnfmusic.errors import LnfError
 
 MIDI_STEPS_PER_BEAT = 2
+# The longest sequence trained on or evaluated (steps or characters). A model's position
+# tables get ceil(1.25 x the longest training sequence) rows and its work grows with T: the
+# longest real piece (MuseData) has 4273 steps, the longest PTB sentence 288 characters.
+MAX_LENGTH = 10_000
 
 
 @dataclass
@@ -57,6 +63,20 @@ class SequenceDataset:
 
     def lengths(self, split: str) -> list[int]:
         return [len(s) for s in self.splits[split]]
+
+    def check_lengths(self, splits: tuple[str, ...] = ("train", "valid")) -> None:
+        """Refuse (:class:`LnfError` naming the source) a sequence of ``splits`` longer
+        than :data:`MAX_LENGTH`, e.g. a text file that is one huge line."""
+        for split in splits:
+            for i, seq in enumerate(self.splits.get(split, [])):
+                if len(seq) > MAX_LENGTH:
+                    what = "line" if self.kind == "text" else "piece"
+                    raise LnfError(
+                        f"{split} {what} {i + 1} is {len(seq)} "
+                        f"{'characters' if self.kind == 'text' else 'steps'} long; the models "
+                        f"take at most {MAX_LENGTH} (split it into shorter {what}s)",
+                        self.source,
+                    )
 
 
 def music_meta(steps_per_beat: int) -> dict[str, Any]:
@@ -96,15 +116,25 @@ def _load_midi(spec: str) -> SequenceDataset:
     from lnfmusic.io.midi import load_midi_folder
 
     folder = Path(spec[len("midi:") :]).expanduser()
-    items = sorted(load_midi_folder(folder, steps_per_beat=MIDI_STEPS_PER_BEAT))
+    items = load_midi_folder(folder, steps_per_beat=MIDI_STEPS_PER_BEAT)
     try:
-        split_of = split_midi_files([name for name, _ in items])
+        split_of = split_midi_files([name for name, _, _ in items])
     except LnfError as e:
         raise LnfError(e.message, folder) from None
     splits: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
-    for (_, roll), split in zip(items, split_of, strict=True):
+    for (_, roll, _), split in zip(items, split_of, strict=True):
         splits[split].append(np.asarray(roll, dtype=np.uint8))
-    return SequenceDataset(spec, "music", splits, music_meta(MIDI_STEPS_PER_BEAT), str(folder))
+    notes = []
+    dropped = {name: len(pitches) for name, _, pitches in items if pitches}
+    if dropped:
+        worst = max(dropped, key=dropped.__getitem__)
+        notes.append(
+            f"dropped {sum(dropped.values())} note(s) outside the piano range "
+            f"{PITCH_OFFSET}..{PITCH_OFFSET + NUM_PITCHES - 1} in {len(dropped)} of "
+            f"{len(items)} files (most in {worst}: {dropped[worst]})"
+        )
+    meta = music_meta(MIDI_STEPS_PER_BEAT)
+    return SequenceDataset(spec, "music", splits, meta, str(folder), notes)
 
 
 def load_dataset(spec: str, data_dir: str | os.PathLike[str] | None = None) -> SequenceDataset:

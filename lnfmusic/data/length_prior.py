@@ -4,13 +4,17 @@ Non-autoregressive generation draws T first. ``from_lengths(lengths, smoothing, 
 counts each length, extends the support to ``1..max(longest, ceil(extend * longest))`` and
 adds ``smoothing`` to every count of that support before normalising.
 
-- Music (LNF's choice, kept so numbers are comparable with the paper): ``smoothing=1``
-  (add-one) and ``extend=1.25``, so every length up to 1.25 x the longest training piece has
-  non-zero probability.
-- Text: ``smoothing=0``, ``extend=1`` (the defaults): the plain empirical histogram.
+- Every dataset (:meth:`LengthPrior.for_data`): LNF's music choice, ``smoothing=1``
+  (add-one) and ``extend=1.25``, so every length up to 1.25 x the longest train+valid
+  sequence has non-zero probability, and a test sequence whose length never occurs in
+  train+valid does not make the likelihood infinite.
+- Text priors stored before this rule was adopted (issue 15) are plain histograms (``smoothing=0``,
+  ``extend=1``); a checkpoint keeps the prior it was trained with, so its numbers do not
+  change, and :meth:`LengthPrior.rebuild` applies a stored prior's own rule to other lengths.
 
 Lengths outside the support (``T < 1`` or ``T > max_length``), and unsmoothed lengths never
-seen, have probability 0: :meth:`LengthPrior.log_prob` returns ``-inf`` for them.
+seen, have probability 0: :meth:`LengthPrior.log_prob` returns ``-inf`` for them (evaluation
+counts such sequences and says so).
 
 The smoothed prior is for likelihoods (comparable with the paper); generation draws from the
 plain histogram of the training lengths, :meth:`LengthPrior.empirical`. A prior built from
@@ -29,15 +33,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-MUSIC_SMOOTHING = 1.0
-MUSIC_EXTEND = 1.25
+SMOOTHING = 1.0
+EXTEND = 1.25
+MUSIC_SMOOTHING, MUSIC_EXTEND = SMOOTHING, EXTEND  # music has always used them
 
 
 class LengthPrior:
     """A categorical distribution over lengths ``1..max_length``; ``probs[T - 1] = p(T)``."""
 
     def __init__(
-        self, probs: np.ndarray | Sequence[float], counts: np.ndarray | Sequence[int] | None = None
+        self,
+        probs: np.ndarray | Sequence[float],
+        counts: np.ndarray | Sequence[int] | None = None,
+        smoothing: float | None = None,
+        extend: float | None = None,
     ):
         probs = np.asarray(probs, dtype=np.float64)
         if probs.ndim != 1 or len(probs) == 0 or (probs < 0).any() or not np.isfinite(probs).all():
@@ -47,6 +56,8 @@ class LengthPrior:
             raise ValueError("length probabilities sum to 0")
         self.probs = probs / total
         self.max_length = len(self.probs)
+        # how it was built from lengths (None: not known), see rebuild()
+        self.smoothing, self.extend = smoothing, extend
         self.counts = None if counts is None else np.asarray(counts, dtype=np.int64)
         if self.counts is not None and (
             self.counts.shape != self.probs.shape
@@ -68,7 +79,7 @@ class LengthPrior:
         longest = int(lengths.max())
         max_length = max(math.ceil(extend * longest), longest)
         counts = np.bincount(lengths - 1, minlength=max_length)
-        return cls(counts.astype(np.float64) + smoothing, counts)
+        return cls(counts.astype(np.float64) + smoothing, counts, float(smoothing), float(extend))
 
     @classmethod
     def for_music(cls, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
@@ -77,9 +88,22 @@ class LengthPrior:
 
     @classmethod
     def for_data(cls, kind: str, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
-        """The prior used for ``kind`` data: :meth:`for_music` for music, the plain histogram
-        for text."""
-        return cls.for_music(lengths) if kind == "music" else cls.from_lengths(lengths)
+        """The prior a new run uses, for music and text alike: add-one smoothing over
+        ``1..ceil(1.25 * longest)`` (``kind`` is kept for callers; the rule is the same)."""
+        return cls.from_lengths(lengths, SMOOTHING, EXTEND)
+
+    def describe(self) -> str:
+        """The length model in words, for reports: where p(T) is non-zero."""
+        if self.smoothing:
+            return f"p(T) > 0 for T in 1..{self.max_length} (add-{self.smoothing:g} smoothing)"
+        if self.smoothing == 0:
+            return f"p(T): histogram over 1..{self.max_length}, 0 for lengths never seen"
+        return f"p(T) over 1..{self.max_length}"
+
+    def rebuild(self, lengths: Sequence[int] | np.ndarray) -> LengthPrior:
+        """The prior that this one's rule (its smoothing and extension; unknown: the plain
+        histogram) gives for ``lengths``: what resuming compares to tell the same data."""
+        return LengthPrior.from_lengths(lengths, self.smoothing or 0.0, self.extend or 1.0)
 
     def log_prob(self, lengths: Tensor | np.ndarray | Sequence[int]) -> Tensor:
         """``log p(T)`` for each length, float64 on the input's device; ``-inf`` outside the
@@ -120,16 +144,22 @@ class LengthPrior:
         d: dict = {"probs": self.probs.tolist()}
         if self.counts is not None:
             d["counts"] = self.counts.tolist()
+        if self.smoothing is not None:
+            d["smoothing"], d["extend"] = self.smoothing, self.extend
         return d
 
     @classmethod
-    def from_dict(cls, d: dict, smoothing: float | None = None) -> LengthPrior:
-        """The prior of :meth:`to_dict`; without stored counts, ``smoothing`` (the value the
-        prior was built with) lets them be recovered (module docstring)."""
+    def from_dict(
+        cls, d: dict, smoothing: float | None = None, extend: float | None = None
+    ) -> LengthPrior:
+        """The prior of :meth:`to_dict`. ``smoothing`` and ``extend`` are what a record that
+        does not store them was built with (older checkpoints); without stored counts, the
+        smoothing lets them be recovered (module docstring)."""
         probs = np.asarray(d["probs"], dtype=np.float64)
-        if "counts" in d:
-            return cls(probs, d["counts"])
-        return cls(probs, _recover_counts(probs, smoothing))
+        smoothing = d.get("smoothing", smoothing)
+        extend = d.get("extend", extend)
+        counts = d["counts"] if "counts" in d else _recover_counts(probs, smoothing)
+        return cls(probs, counts, smoothing, extend)
 
 
 def _recover_counts(probs: np.ndarray, smoothing: float | None) -> np.ndarray | None:

@@ -260,11 +260,15 @@ def find_files(name: str, data_dir: str | os.PathLike[str] | None = None) -> lis
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
+    """Hex sha256 of a file, read in 1 MiB chunks; a file that cannot be read (no
+    permission, a folder) is a one-line :class:`LnfError` naming it."""
     h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
+    try:
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+    except OSError as e:
+        raise LnfError(f"cannot read ({e.strerror or e})", path) from None
     return h.hexdigest()
 
 

@@ -132,8 +132,11 @@ def to_text(chars: Sequence[str], word_boundary: str | None = WORD_BOUNDARY) -> 
 
 
 def read_text(path: str | os.PathLike[str]) -> str:
-    """A whole UTF-8 file; one-line :class:`LnfError` when unreadable or not UTF-8."""
+    """A whole UTF-8 file; one-line :class:`LnfError` when unreadable or not UTF-8, or not a
+    regular file (a device such as ``/dev/zero`` or a pipe would be read forever)."""
     path = Path(path)
+    if path.exists() and not path.is_file() and not path.is_dir():
+        raise LnfError("not a regular file (a device or a pipe)", path)
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:

@@ -51,6 +51,9 @@ class SplitResult:
     neg_log_length: float = 0.0  # sum -log p(T)
     nll_with_length: float = 0.0  # sum [-log p̂(x | T) - log p(T)]
     neg_elbo_with_length: float = 0.0  # sum [-ELBO - log p(T)]
+    # sequences whose length p(T) gives no mass (longer than its support): their -log p(T)
+    # is inf, and so are the paper-normalised sums; the per-frame ones include them
+    impossible_lengths: int = 0
 
     def add(
         self,
@@ -75,6 +78,7 @@ class SplitResult:
             self.nll -= float(log_p.sum())
         self.num_steps += int(lengths.sum())
         self.num_sequences += int(lengths.numel())
+        self.impossible_lengths += int((log_length == -math.inf).sum())
 
     _SUMS = (
         "nll",
@@ -91,13 +95,15 @@ class SplitResult:
         its own share of the batches), in place; nothing to do with one process."""
         if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
             return
-        values = [getattr(self, k) for k in self._SUMS] + [self.num_sequences, self.num_steps]
+        counts = [self.num_sequences, self.num_steps, self.impossible_lengths]
+        values = [getattr(self, k) for k in self._SUMS] + counts
         total = torch.tensor(values, dtype=torch.float64, device=device)  # counts exact < 2**53
         dist.all_reduce(total)
-        *sums, sequences, steps = total.tolist()
+        *sums, sequences, steps, impossible = total.tolist()
         for k, v in zip(self._SUMS, sums, strict=True):
             setattr(self, k, v)
         self.num_sequences, self.num_steps = int(sequences), int(steps)
+        self.impossible_lengths = int(impossible)
 
     @property
     def unit(self) -> str:
@@ -146,6 +152,9 @@ class SplitResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
+        impossible = (
+            {"impossible_lengths": self.impossible_lengths} if self.impossible_lengths else {}
+        )
         return {
             "split": self.split,
             "unit": self.unit,
@@ -154,6 +163,7 @@ class SplitResult:
             "num_sequences": self.num_sequences,
             "num_steps": self.num_steps,
             **({"num_notes": self.num_notes} if self.kind == "music" else {}),
+            **impossible,
             **self.metrics(),
             "sums_nats": {
                 "nll": self.nll,
@@ -177,6 +187,7 @@ class EvalResult:
     seed: int
     variant: str = ""  # what sets the model apart within its family (ModelConfig.variant)
     splits: dict[str, SplitResult] = field(default_factory=dict)
+    length_model: str = ""  # the p(T) used, in words (LengthPrior.describe)
 
     @property
     def label(self) -> str:
@@ -192,5 +203,6 @@ class EvalResult:
             "preset": self.preset,
             "seed": self.seed,
             "variant": self.variant,
+            "length_model": self.length_model,
             "splits": {name: r.to_dict() for name, r in self.splits.items()},
         }

@@ -20,6 +20,39 @@ from lnfmusic.evaluate.results import EvalResult
 from lnfmusic.progress import progress_bar
 
 
+def check_compatible(
+    bundle: ModelBundle, dataset: SequenceDataset, splits: tuple[str, ...] = ("test",)
+) -> None:
+    """Refuse data the model cannot score: another kind, another vocabulary (a text file
+    edited since training: ids would index the wrong characters, or none), missing or empty
+    splits, sequences longer than :data:`~lnfmusic.data.dataset.MAX_LENGTH`. One-line
+    :class:`LnfError` naming the data, raised before any work."""
+    where = dataset.source
+    if dataset.kind != bundle.dataset.kind:
+        raise LnfError(f"{bundle.dataset.kind} model, {dataset.kind} data", where)
+    if dataset.kind == "text":
+        ours, theirs = bundle.dataset.meta.get("vocab"), dataset.meta.get("vocab")
+        if ours != theirs:
+            new = sorted(set(theirs or ()) - set(ours or ()))
+            shown = "".join(new[:10]) + ("..." if len(new) > 10 else "")
+            why = f"{len(new)} character(s) it never saw: {shown!r}" if new else "ids differ"
+            raise LnfError(
+                f"the vocabulary of {dataset.name} is not the one the model was trained with "
+                f"({why}); the data changed since training",
+                where,
+            )
+    elif dataset.output_dim != bundle.config.model.output_dim:
+        raise LnfError(
+            f"{dataset.output_dim} keys, the model has {bundle.config.model.output_dim}", where
+        )
+    for split in splits:
+        if split not in dataset.splits:
+            raise LnfError(f"no split {split!r} in dataset {dataset.name}", where)
+        if not dataset.splits[split]:
+            raise LnfError(f"split {split!r} of {dataset.name} is empty", where)
+    dataset.check_lengths(splits)
+
+
 def evaluate_checkpoint(
     bundle: ModelBundle,
     dataset: SequenceDataset,
@@ -36,6 +69,7 @@ def evaluate_checkpoint(
     """
     config = config or EvalConfig()
     config.validate()
+    check_compatible(bundle, dataset, config.splits)
     model = bundle.model
     name = str(bundle.path) if bundle.path is not None else ""
     result = EvalResult(
@@ -46,6 +80,7 @@ def evaluate_checkpoint(
         bundle.config.preset,
         config.seed,
         bundle.config.model.variant(),
+        length_model=bundle.dataset.length_prior.describe(),
     )
     device = model.device
     was_training = model.training
@@ -61,14 +96,11 @@ def evaluate_checkpoint(
             progress_bar(console, progress, transient=True) as bar,
         ):
             for split in config.splits:
-                if split not in dataset.splits:
-                    raise LnfError(f"no split {split!r} in dataset {dataset.name}", dataset.source)
                 seqs = dataset.splits[split]
-                if not seqs:
-                    raise LnfError(f"split {split!r} of {dataset.name} is empty", dataset.source)
                 torch.manual_seed(config.seed)
                 batches = list(budget_batches(seqs, config.batch_size, config.max_elements))
-                task = bar.add_task(f"{split} ({bundle.name})", total=len(batches))
+                where = f"{bundle.path.name}, " if bundle.path is not None else ""
+                task = bar.add_task(f"{split} ({where}{bundle.name})", total=len(batches))
                 result.splits[split] = estimate_split(
                     model,
                     batches,

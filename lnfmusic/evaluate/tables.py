@@ -52,6 +52,7 @@ def result_table(result: EvalResult) -> Table:
         )
     table.caption = (
         "paper = sum[-log p(x|T) - log p(T)] / sum(T+1); per-frame = sum -log p(x|T) / sum T"
+        + (f"; {result.length_model}" if result.length_model else "")
     )
     if music:
         table.caption += (

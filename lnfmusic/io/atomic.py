@@ -1,11 +1,18 @@
-"""Atomic file writes: a reader never sees a half-written file."""
+"""Atomic file writes: a reader never sees a half-written file.
+
+The data goes to a hidden temporary file beside the target, ``.NAME.PID.XXXXXXXX.tmp``, that
+is moved into place when complete. A process killed mid-write (SIGKILL, power loss) leaves
+that file behind; the next write of the same target removes the temporaries of writers that
+no longer run (the process id in the name), so leftovers never pile up or get mistaken for
+the target."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lnfmusic.errors import LnfError
@@ -24,7 +31,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise LnfError("is a folder; give a file name to write", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        remove_stale_temporaries(path)
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+        )
     except OSError as e:
         raise LnfError(f"cannot write here ({e.strerror or e})", path) from None
     os.close(fd)
@@ -40,6 +50,33 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_path` left beside ``path`` in processes
+    that have ended (killed during a write); those of live processes stay. Returns what was
+    deleted."""
+    path = Path(path)
+    gone = []
+    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        if pid.isdigit() and not _running(int(pid)) and tmp.is_file():
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+                gone.append(tmp)
+    return gone
+
+
+def _running(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):  # another user's, or not a pid
+        return True
+    return True
 
 
 def make_folder(path: str | os.PathLike[str]) -> Path:
@@ -65,6 +102,27 @@ def check_writable(path: str | os.PathLike[str]) -> None:
         parent = parent.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK):
         raise LnfError(f"cannot write here ({parent} is not a writable folder)", path)
+
+
+def check_file_name(path: str | os.PathLike[str], what: str = "") -> None:
+    """Refuse an output path that cannot name a file: empty, ``.``, ``..``, ending in ``/``,
+    or an existing folder (``what`` names the option in the message)."""
+    text = os.fspath(path)
+    name = Path(text).name
+    if not text or not name or name in (".", "..") or text.endswith(os.sep) or Path(text).is_dir():
+        where = f"{what} " if what else ""
+        raise LnfError(f"{where}needs a file name, not a folder", text or "''")
+
+
+def check_not_inputs(
+    outputs: Iterable[str | os.PathLike[str]], inputs: Iterable[str | os.PathLike[str] | None]
+) -> None:
+    """Refuse to write over a file the same call reads (``lnf export a.pt a.pt``, ``--out``
+    naming the checkpoint): its content would be lost. ``None`` inputs are skipped."""
+    existing = [Path(p) for p in inputs if p is not None and Path(p).is_file()]
+    for out in map(Path, outputs):
+        if out.is_file() and any(os.path.samefile(out, p) for p in existing):
+            raise LnfError("is also an input of this command; writing it would destroy it", out)
 
 
 def _umask() -> int:

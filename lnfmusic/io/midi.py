@@ -14,16 +14,23 @@ Writing (:func:`roll_to_midi`, :func:`write_midi`):
     note-on (pretty_midi orders them by pitch, which can put a note-on before another
     pitch's note-off at the same tick).
 
-Reading (:func:`midi_to_roll`):
+Reading (:func:`read_roll`, mido's messages; :func:`midi_to_roll` for one piece):
   - Note boundaries are taken in beats through the file's own tick grid
     (``tick / ticks_per_beat``), so tempo changes do not move them, and *rounded* to the
     nearest step (halves round up); ``get_piano_roll`` is not used.
+  - Note-ons and note-offs are counted per track, channel and pitch: overlapping notes of
+    one pitch sound until the note-off of the last one (not cut at the first note-off).
   - A note that rounds to zero length (shorter than about half a step) keeps one step,
     starting at its rounded onset.
   - The roll ends at the last note end, or at the ``lnfmusic:end`` marker if that is later.
-  - Drum tracks are dropped. The sustain pedal is ignored unless ``sustain=True``.
-  - Pitches outside ``pitch_offset .. pitch_offset + P - 1``, a file that is not MIDI, and a
-    file without (non-drum) notes raise :class:`~lnfmusic.errors.LnfError` naming the file.
+  - The drum channel (10) is dropped. The sustain pedal is ignored unless ``sustain=True``.
+  - Type 0 and 1 files are read (all tracks on one timeline); type 2 (independent
+    sequences, one per track) is refused rather than overlaid.
+  - Pitches outside ``pitch_offset .. pitch_offset + P - 1`` are dropped and returned by
+    :func:`read_roll` (a MIDI folder dataset counts them in a note); :func:`midi_to_roll`
+    refuses them, naming the pitch. A file that is not MIDI, one without (non-drum) notes
+    and one longer than ``MAX_STEPS`` steps raise :class:`~lnfmusic.errors.LnfError` naming
+    the file.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lnfmusic.errors import LnfError
+from lnfmusic.errors import LnfError, first_line
 from lnfmusic.io.atomic import atomic_path
 
 if TYPE_CHECKING:
@@ -49,6 +56,8 @@ RESOLUTION = 480
 END_MARKER = "lnfmusic:end"
 ARTICULATIONS = ("hold", "restrike")
 MIDI_SUFFIXES = (".mid", ".midi")
+DRUM_CHANNEL = 9  # General MIDI channel 10
+MAX_STEPS = 1_000_000  # longest roll read (88 MB); a damaged file can claim any length
 
 
 def _note_spans(column: np.ndarray, articulation: str) -> list[tuple[int, int]]:
@@ -85,7 +94,8 @@ def _check_write_args(
         )
     # A MIDI file stores the tempo as a whole number of microseconds per beat, 1..2^24 - 1
     # (pretty_midi truncates 60e6 / bpm).
-    if not (math.isfinite(bpm) and bpm > 0 and 1 <= int(60e6 / bpm) <= MAX_TEMPO_US):
+    # int(60e6 / bpm) in 1..MAX without the int() of an infinite quotient (bpm = 5e-324)
+    if not (math.isfinite(bpm) and bpm > 0 and 1 <= 60e6 / bpm < MAX_TEMPO_US + 1):
         raise LnfError(
             f"bpm must be between {60e6 / MAX_TEMPO_US:.4g} and {60e6:,.0f} "
             f"(a MIDI tempo is 1 to {MAX_TEMPO_US:,} microseconds per beat), got {bpm:g}"
@@ -102,6 +112,8 @@ def _check_write_args(
 
 
 MAX_TEMPO_US = 0xFFFFFF
+# the tempi a MIDI file can store: int(60e6 / bpm) in 1..MAX_TEMPO_US
+MIN_BPM, MAX_BPM = 60e6 / (MAX_TEMPO_US + 1), 60e6  # the minimum itself excluded
 
 
 def roll_to_midi(
@@ -209,23 +221,36 @@ def write_midi(roll: np.ndarray, path: str | os.PathLike[str], **kwargs: Any) ->
         mid.save(filename=str(tmp))
 
 
-def _read(path: Path) -> pretty_midi.PrettyMIDI:
-    import pretty_midi
+def _read(path: Path) -> mido.MidiFile:
+    import mido
 
     if not path.is_file():
         raise LnfError("no such MIDI file", path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return pretty_midi.PrettyMIDI(str(path))
+            mid = mido.MidiFile(str(path), clip=True)
     except EOFError:
         raise LnfError(
             "not a readable MIDI file (it ends early: empty or truncated)", path
         ) from None
-    except Exception as e:  # mido and pretty_midi raise many types for a broken file
+    except Exception as e:  # mido raises many types for a broken file
         text = str(e).strip()
-        detail = f"{type(e).__name__}: {text.splitlines()[0][:100]}" if text else type(e).__name__
+        detail = f"{type(e).__name__}: {first_line(e, 100)}" if text else type(e).__name__
         raise LnfError(f"not a readable MIDI file ({detail})", path) from None
+    if mid.type == 2:
+        raise LnfError(
+            "type-2 MIDI file (independent sequences, one per track) is not supported; "
+            "save it as type 0 or 1",
+            path,
+        )
+    if not isinstance(mid.ticks_per_beat, int) or mid.ticks_per_beat <= 0:
+        raise LnfError(
+            f"not a readable MIDI file (time division {mid.ticks_per_beat!r}: only ticks per "
+            "beat are supported)",
+            path,
+        )
+    return mid
 
 
 def _sustained_end(
@@ -249,38 +274,66 @@ def _sustained_end(
     return max(end, min(release, next_onset))
 
 
-def _note_events(pm: pretty_midi.PrettyMIDI, sustain: bool) -> list[tuple[int, float, float]]:
-    """``(pitch, start, end)`` in seconds of every non-drum note, pedal applied if asked."""
-    notes = []
-    piece_end = pm.get_end_time()
-    for inst in pm.instruments:
-        if inst.is_drum:
-            continue
-        if not sustain:
-            notes += [(n.pitch, n.start, n.end) for n in inst.notes]
-            continue
-        pedal = sorted((c.time, c.value >= 64) for c in inst.control_changes if c.number == 64)
-        times, down = [t for t, _ in pedal], [d for _, d in pedal]
-        by_pitch: dict[int, list[tuple[float, float]]] = {}
-        for n in inst.notes:
-            by_pitch.setdefault(n.pitch, []).append((n.start, n.end))
-        for pitch, spans in by_pitch.items():
-            spans.sort()
-            for k, (start, end) in enumerate(spans):
-                nxt = spans[k + 1][0] if k + 1 < len(spans) else math.inf
-                notes.append((pitch, start, _sustained_end(end, nxt, times, down, piece_end)))
-    return notes
+def _note_events(mid: mido.MidiFile, sustain: bool) -> tuple[list[tuple[int, int, int]], int]:
+    """``(pitch, start tick, end tick)`` of every note off the drum channel (10), and the
+    tick of the ``lnfmusic:end`` marker (0 if none).
+
+    Notes are counted per track, channel and pitch, not paired: a pitch sounds from the
+    note-on that finds it silent until the note-off that closes its last open note-on, so
+    overlapping notes of one pitch (real files repeat notes before releasing them) make one
+    span, never cut at the first note-off. A note left open ends with its track.
+    """
+    notes, marker = [], 0
+    for track in mid.tracks:
+        tick = 0
+        open_count: dict[tuple[int, int], int] = {}
+        began: dict[tuple[int, int], int] = {}
+        spans: dict[tuple[int, int], list[tuple[int, int]]] = {}  # (channel, pitch)
+        pedal: dict[int, list[tuple[int, bool]]] = {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == "text" and msg.text == END_MARKER:
+                marker = max(marker, tick)
+            if not hasattr(msg, "channel") or msg.channel == DRUM_CHANNEL:
+                continue
+            if msg.type == "control_change" and msg.control == 64:
+                pedal.setdefault(msg.channel, []).append((tick, msg.value >= 64))
+            elif msg.type in ("note_on", "note_off"):
+                key = (msg.channel, msg.note)
+                count = open_count.get(key, 0)
+                if msg.type == "note_on" and msg.velocity > 0:
+                    if count == 0:
+                        began[key] = tick
+                    open_count[key] = count + 1
+                elif count > 0:
+                    open_count[key] = count - 1
+                    if count == 1:
+                        spans.setdefault(key, []).append((began[key], tick))
+        for key, count in open_count.items():
+            if count > 0:
+                spans.setdefault(key, []).append((began[key], tick))
+        for (channel, pitch), found in spans.items():
+            found.sort()
+            events = sorted(pedal.get(channel, [])) if sustain else []
+            times, down = [t for t, _ in events], [d for _, d in events]
+            for k, (start, end) in enumerate(found):
+                nxt = found[k + 1][0] if k + 1 < len(found) else math.inf
+                if events:
+                    end = int(_sustained_end(end, nxt, times, down, tick))
+                notes.append((pitch, start, end))
+    return notes, marker
 
 
-def midi_to_roll(
+def read_roll(
     path: str | os.PathLike[str],
     *,
     steps_per_beat: int = 2,
     pitch_offset: int = 21,
     num_pitches: int = 88,
     sustain: bool = False,
-) -> np.ndarray:
-    """Read a MIDI file into a piano roll (rules in the module docstring).
+) -> tuple[np.ndarray, list[int]]:
+    """Read a MIDI file into a piano roll (rules in the module docstring), dropping the
+    notes outside ``pitch_offset .. pitch_offset + num_pitches - 1``.
 
     Args:
         path: a ``.mid`` file.
@@ -290,55 +343,78 @@ def midi_to_roll(
         sustain: extend notes while the sustain pedal (CC64 >= 64) is down.
 
     Returns:
-        ``(T, num_pitches)`` uint8 roll in {0, 1}.
+        ``(T, num_pitches)`` uint8 roll in {0, 1}, and the pitch of every note dropped.
     """
     path = Path(path)
     if steps_per_beat < 1:
         raise LnfError(f"steps per beat must be at least 1, got {steps_per_beat}", path)
-    pm = _read(path)
-    if not any(inst.notes for inst in pm.instruments):
-        raise LnfError("MIDI file has no notes", path)
-    notes = _note_events(pm, sustain)
+    mid = _read(path)
+    notes, marker = _note_events(mid, sustain)
     if not notes:
-        raise LnfError("MIDI file has only drum tracks (drums are dropped)", path)
+        has_notes = any(m.type == "note_on" and m.velocity > 0 for t in mid.tracks for m in t)
+        why = "only drum tracks (drums are dropped)" if has_notes else "no notes"
+        raise LnfError(f"MIDI file has {why}", path)
 
-    def to_step(seconds: float) -> int:
-        # seconds -> the file's own ticks -> beats -> steps, rounding halves up
-        beats = pm.time_to_tick(seconds) / pm.resolution
-        return math.floor(beats * steps_per_beat + 0.5)
+    def to_step(tick: int) -> int:
+        # ticks -> beats -> steps, rounding halves up (exact in integers)
+        return (2 * tick * steps_per_beat + mid.ticks_per_beat) // (2 * mid.ticks_per_beat)
 
-    spans = []
+    spans, dropped = [], []
     for pitch, start, end in notes:
         if not pitch_offset <= pitch < pitch_offset + num_pitches:
-            raise LnfError(
-                f"pitch {pitch} outside the piano range "
-                f"{pitch_offset}..{pitch_offset + num_pitches - 1}",
-                path,
-            )
+            dropped.append(pitch)
+            continue
         s = to_step(start)
         spans.append((pitch - pitch_offset, s, max(to_step(end), s + 1)))
-    T = max(e for _, _, e in spans)
-    T = max([T] + [to_step(m.time) for m in pm.text_events if m.text == END_MARKER])
+    if not spans:
+        raise LnfError(
+            f"MIDI file has no notes in the piano range {pitch_offset}.."
+            f"{pitch_offset + num_pitches - 1} ({len(dropped)} outside it)",
+            path,
+        )
+    T = max(max(e for _, _, e in spans), to_step(marker))
+    if T > MAX_STEPS:
+        raise LnfError(
+            f"piece is {T} steps long at {steps_per_beat} per beat; at most {MAX_STEPS} are read "
+            "(a damaged file?)",
+            path,
+        )
     roll = np.zeros((T, num_pitches), dtype=np.uint8)
     for j, s, e in spans:
         roll[s:e, j] = 1
+    return roll, dropped
+
+
+def midi_to_roll(path: str | os.PathLike[str], **options: Any) -> np.ndarray:
+    """:func:`read_roll` (same ``options``) for one piece the user gives (a primer, a piece
+    to vary): a note outside the piano range is an error naming it, not silently dropped."""
+    roll, dropped = read_roll(path, **options)
+    if dropped:
+        low = options.get("pitch_offset", 21)
+        high = low + options.get("num_pitches", 88) - 1
+        more = f" and {len(dropped) - 1} more note(s)" if len(dropped) > 1 else ""
+        raise LnfError(f"pitch {dropped[0]} outside the piano range {low}..{high}{more}", path)
     return roll
 
 
 def load_midi_folder(
     path: str | os.PathLike[str], *, steps_per_beat: int = 2
-) -> list[tuple[str, np.ndarray]]:
-    """Every ``.mid``/``.midi`` file in the folder ``path`` as ``(file name, (T, 88) roll)``.
-
-    Files are sorted by name; subfolders are not searched.
+) -> list[tuple[str, np.ndarray, list[int]]]:
+    """Every ``.mid``/``.midi`` file under the folder ``path``, sub-folders included, as
+    ``(name, (T, 88) roll, pitches dropped)``: the name is the path relative to ``path``
+    (``/``-separated), and files are sorted by it; notes outside the piano are dropped
+    (:func:`read_roll`) and returned so that the caller can count them.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise LnfError("no such folder of MIDI files", folder)
     files = sorted(
-        (p for p in folder.iterdir() if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()),
-        key=lambda p: p.name,
+        (p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()),
+        key=lambda p: p.relative_to(folder).as_posix(),
     )
     if not files:
-        raise LnfError("folder holds no .mid or .midi files", folder)
-    return [(p.name, midi_to_roll(p, steps_per_beat=steps_per_beat)) for p in files]
+        raise LnfError("folder holds no .mid or .midi files (sub-folders included)", folder)
+    return [
+        (p.relative_to(folder).as_posix(), *read_roll(p, steps_per_beat=steps_per_beat))
+        for p in files
+    ]

@@ -14,6 +14,12 @@ from typing import Any, ClassVar
 from lnfmusic.options import option
 
 DATA_FIELDS = ("data_kind", "output_dim", "max_length")
+# Upper bounds of the families' sizes, far beyond any model trained here (the paper's are 500
+# wide and 2 LSTM layers deep), so that a typo is an error rather than an allocation that
+# fails (or a machine that swaps) minutes later
+MAX_WIDTH = 4096  # embeddings, hidden sizes, latent sizes, flow networks
+MAX_LSTM_LAYERS = 16
+MAX_FLOW_LAYERS = 64
 
 
 @dataclass

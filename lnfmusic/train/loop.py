@@ -13,9 +13,11 @@ References:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,16 +29,16 @@ from rich.console import Console
 from rich.progress import Progress, TaskID
 from torch import Tensor, nn
 
-from lnfmusic.checkpoint import DatasetInfo, load_checkpoint, non_finite_parameters
+from lnfmusic.checkpoint import DatasetInfo, check_keys, load_checkpoint, non_finite_parameters
 from lnfmusic.config import RunConfig, TrainConfig
 from lnfmusic.data.batching import Batch, bucketed_chunks, iterate_batches, make_batch, shard_chunks
 from lnfmusic.data.dataset import SequenceDataset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.device import Processes, current_processes
-from lnfmusic.errors import LnfError
+from lnfmusic.errors import LnfError, first_line
 from lnfmusic.evaluate.estimators import estimate_split
 from lnfmusic.progress import progress_bar
-from lnfmusic.train.run_files import METRICS, RunFiles, finite_or_none
+from lnfmusic.train.run_files import METRICS, RunFiles, check_run_dir, finite_or_none
 from lnfmusic.train.schedule import kl_weight
 from lnfmusic.train.state import TrainState, gather_rng_states
 
@@ -72,9 +74,12 @@ def last_world(ckpt: dict[str, Any]) -> int:
     return int(ckpt.get("world_size", len(ckpt.get("rng_ranks") or [None])))
 
 
-def _check_splits(dataset: SequenceDataset) -> None:
+def check_trainable(dataset: SequenceDataset) -> None:
+    """What :func:`fit` needs of the data, checked before anything is written: non-empty
+    train and valid splits, no sequence longer than the models take."""
     if not dataset.splits.get("train") or not dataset.splits.get("valid"):
         raise LnfError("the dataset needs non-empty train and valid splits", dataset.source)
+    dataset.check_lengths(("train", "valid"))
 
 
 def _training_splits(dataset: SequenceDataset, tc: TrainConfig) -> tuple[list, list]:
@@ -94,6 +99,7 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
             "export cannot be resumed)",
             path,
         )
+    check_keys(ckpt, path, training=True)
     was = str(stored.get("name"))
     if was != dataset.name or stored.get("kind") != dataset.kind:
         why = f"it was trained on {was!r}, not {dataset.name!r}"
@@ -102,12 +108,10 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
     ):
         why = f"the data of {was!r} has changed (vocabulary or other metadata differ)"
     else:
-        now = LengthPrior.for_data(
-            dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
-        )
-        if not np.allclose(
-            now.probs, LengthPrior.from_dict(stored["length_prior"]).probs, rtol=0, atol=1e-12
-        ):
+        with _damaged(path):
+            before = DatasetInfo.from_dict(stored).length_prior  # with the rule it was built by
+        now = before.rebuild(dataset.lengths("train") + dataset.lengths("valid"))
+        if not np.allclose(now.probs, before.probs, rtol=0, atol=1e-12):
             why = f"the files of {was!r} have changed (its train + valid lengths differ)"
         else:
             return
@@ -117,28 +121,34 @@ def _check_same_data(ckpt: dict[str, Any], dataset: SequenceDataset, path: Path)
     )
 
 
+@contextlib.contextmanager
+def _damaged(path: Path) -> Iterator[None]:
+    """What reading a checkpoint's parts raises (an edited or damaged file) as one line."""
+    try:
+        yield
+    except (KeyError, IndexError, RuntimeError, ValueError, TypeError) as e:
+        raise LnfError(
+            f"resume: cannot continue from this checkpoint ({first_line(e)})", path
+        ) from None
+
+
 def _resumed(
-    config: RunConfig, dataset: SequenceDataset, run: RunFiles, console: Console
-) -> tuple[RunConfig, LengthPrior, dict[str, Any]]:
-    """The stored configuration, p(T) and checkpoint of ``run``; differences from the
-    requested configuration are printed (the stored one wins)."""
+    config: RunConfig, dataset: SequenceDataset, run: RunFiles
+) -> tuple[RunConfig, LengthPrior, dict[str, Any], list[str]]:
+    """The stored configuration, p(T) and checkpoint of ``run``, and how the requested
+    configuration differs (the stored one wins)."""
     ckpt = load_checkpoint(run.last, "cpu")
     _check_same_data(ckpt, dataset, run.last)
-    stored = RunConfig.from_dict(ckpt["config"])
-    prior = LengthPrior.from_dict(ckpt["dataset"]["length_prior"])
+    with _damaged(run.last):
+        stored = RunConfig.from_dict(ckpt["config"])
+        prior = DatasetInfo.from_dict(ckpt["dataset"]).length_prior
     given = with_data(config, dataset, prior)
     ignored = [
         d
         for d in _config_differences(given.to_dict(), stored.to_dict())
         if not d.startswith("train.epochs ")
     ]
-    if ignored:
-        console.print(
-            f"[yellow]note: resuming with the stored configuration, which differs from "
-            f"the requested one in {'; '.join(ignored)}",
-            soft_wrap=True,
-        )
-    return stored, prior, ckpt
+    return stored, prior, ckpt, ignored
 
 
 # ----------------------------------------------------------------------------------------
@@ -379,6 +389,8 @@ def fit(
     progress: bool = True,
     console: Console | None = None,
     epochs: int | None = None,
+    overwrite: bool = False,
+    on_start: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``config`` on ``dataset``, writing checkpoints and metrics into ``run_dir``.
 
@@ -395,6 +407,12 @@ def fit(
         console: where progress and warnings go (default: stderr).
         epochs: total number of epochs; overrides ``config.train.epochs`` (or the stored
             value when resuming).
+        overwrite: a fresh run may replace an earlier run's files in ``run_dir`` (without
+            it, a folder holding ``best.pt``, ``last.pt``, ``config.json`` or a non-empty
+            ``metrics.jsonl`` is an error, raised before anything is written).
+        on_start: called by the process that writes once the run is set up (every check
+            passed, the model built and, when resuming, loaded) and before anything is
+            written or trained: a caller's announcement never precedes a setup error.
 
     Returns:
         ``{"best_valid_elbo_nats_per_step", "exact", "epochs", "steps", "best", "last",
@@ -405,13 +423,12 @@ def fit(
     console = console or Console(stderr=True, highlight=False)
     if not procs.main:  # one process speaks and writes; the others only compute
         console, progress = Console(stderr=True, quiet=True), False
-    _check_splits(dataset)
-    if resume and not (Path(run_dir) / "last.pt").exists():  # before creating anything
-        raise LnfError("resume: no last.pt to resume from", run_dir)
+    check_trainable(dataset)
+    check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before creating anything
     run = RunFiles(run_dir, write=procs.main)
-    ckpt = None
+    ckpt, differences = None, []
     if resume:
-        config, prior, ckpt = _resumed(config, dataset, run, console)
+        config, prior, ckpt, differences = _resumed(config, dataset, run)
     else:
         prior = LengthPrior.for_data(
             dataset.kind, dataset.lengths("train") + dataset.lengths("valid")
@@ -430,8 +447,20 @@ def fit(
         )
 
     state = TrainState.create(config, device, procs)
+    exact = True
     if ckpt is not None:
-        if not state.load(ckpt, procs):
+        with _damaged(run.last):
+            exact = state.load(ckpt, procs)
+    if on_start is not None and procs.main:
+        on_start()
+    if differences:
+        console.print(
+            f"[yellow]note: resuming with the stored configuration, which differs from "
+            f"the requested one in {'; '.join(differences)}",
+            soft_wrap=True,
+        )
+    if ckpt is not None:
+        if not exact:
             before = last_world(ckpt)
             console.print(
                 f"[yellow]note: {before} process(es) wrote this checkpoint, "

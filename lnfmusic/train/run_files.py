@@ -14,9 +14,43 @@ from rich.console import Console
 from lnfmusic.checkpoint import save_checkpoint
 from lnfmusic.config import RunConfig
 from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import make_folder, write_text_atomic
+from lnfmusic.io.atomic import check_writable, make_folder, write_text_atomic
 
 METRICS = "metrics.jsonl"
+# what a run leaves in its folder (a fresh run refuses to replace them unless told to)
+RUN_FILES = ("best.pt", "last.pt", METRICS, "config.json")
+
+
+def previous_run(run_dir: str | Path) -> list[str]:
+    """The files of an earlier run in ``run_dir`` (an empty ``metrics.jsonl`` does not count:
+    it is what a run that never finished an epoch leaves)."""
+    folder = Path(run_dir)
+    found = []
+    for name in RUN_FILES:
+        path = folder / name
+        if path.is_file() and not (name == METRICS and path.stat().st_size == 0):
+            found.append(name)
+    return found
+
+
+def check_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool = False) -> None:
+    """Before anything is written: a resumed run needs ``last.pt``; a fresh run refuses a
+    folder that holds an earlier run's checkpoints or metrics unless ``overwrite``."""
+    folder = Path(run_dir)
+    if folder.exists() and not folder.is_dir():
+        raise LnfError("is a file, not a folder", folder)
+    if resume:
+        if not (folder / "last.pt").is_file():
+            raise LnfError("resume: no last.pt to resume from", folder)
+        return
+    check_writable(folder / "last.pt")  # a file in the way, no permission
+    found = previous_run(folder)
+    if found and not overwrite:
+        raise LnfError(
+            f"holds an earlier run ({', '.join(found)}); resume it (lnf train --resume) or "
+            "replace it (--overwrite), or choose another run directory",
+            folder,
+        )
 
 
 def finite_or_none(value: float) -> float | None:
@@ -25,28 +59,37 @@ def finite_or_none(value: float) -> float | None:
 
 
 class RunFiles:
-    """Paths and writers of one run directory (created if missing). With ``write=False``
-    (the other processes of a data-parallel run) every writer does nothing."""
+    """Paths and writers of one run directory (created by :meth:`start_fresh` if missing).
+    With ``write=False`` (the other processes of a data-parallel run) every writer does
+    nothing."""
 
     def __init__(self, run_dir: str | Path, write: bool = True):
         self.write = write
-        self.dir = make_folder(run_dir) if write else Path(run_dir)
+        # a fresh run over an earlier one (allowed by check_run_dir's overwrite): the earlier
+        # files stay until this run saves its first epoch, then all of them are replaced
+        self.replacing = False
+        self._config: RunConfig | None = None
+        self.dir = Path(run_dir)
         self.last = self.dir / "last.pt"
         self.best = self.dir / "best.pt"
         self.metrics = self.dir / METRICS
         self.config = self.dir / "config.json"
 
     def start_fresh(self, console: Console) -> None:
-        """A new run here: old checkpoints and metrics go (with a note if there were any)."""
+        """A new run here (allowed by :func:`check_run_dir`). An earlier run's files are
+        replaced only once this run has its first epoch saved (:meth:`save`): until then a
+        failure or an interruption leaves them as they were."""
         if not self.write:
             return
-        if self.last.exists():
+        make_folder(self.dir)
+        if previous_run(self.dir):
             console.print(
-                f"[yellow]note: starting a fresh run in {self.dir}; its old "
-                f"checkpoints and metrics are replaced (resume the run to continue it instead)",
+                f"[yellow]note: overwriting the earlier run in {self.dir} (its files are "
+                "replaced when this run's first epoch is saved)",
                 soft_wrap=True,
             )
-        self.best.unlink(missing_ok=True)
+            self.replacing = True
+            return
         write_text_atomic(self.metrics, "")
 
     def keep_metrics_upto(self, epoch: int) -> None:
@@ -67,11 +110,19 @@ class RunFiles:
         write_text_atomic(self.metrics, "".join(keep))
 
     def write_config(self, config: RunConfig) -> None:
-        if self.write:
-            write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
+        """``config.json`` now, or with the first save when replacing an earlier run."""
+        if not self.write:
+            return
+        if self.replacing:
+            self._config = config
+            return
+        write_text_atomic(self.config, json.dumps(config.to_dict(), indent=2) + "\n")
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         if not self.write:
+            return
+        if self.replacing:  # the first epoch's line replaces the earlier run's metrics
+            write_text_atomic(self.metrics, json.dumps(record) + "\n")
             return
         try:
             with open(self.metrics, "a", encoding="utf-8") as f:
@@ -88,3 +139,9 @@ class RunFiles:
         if best:
             save_checkpoint(self.best, state)
         save_checkpoint(self.last, state)
+        if self.replacing:  # this run's first epoch is saved: the earlier run's files go
+            self.replacing = False
+            if not best:
+                self.best.unlink(missing_ok=True)
+            if self._config is not None:
+                self.write_config(self._config)

@@ -235,7 +235,11 @@ def test_truncated_midi_in_folder(data_dir: Path, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("pitches", "drum", "match"),
-    [([], False, "no notes"), ([36, 38], True, "drum"), ([60, 110], False, "pitch 110")],
+    [
+        ([], False, "no notes"),
+        ([36, 38], True, "drum"),
+        ([110, 10], False, "no notes in the piano"),
+    ],
 )
 def test_bad_midi_content(tmp_path: Path, pitches: list[int], drum: bool, match: str) -> None:
     bad = _midi(tmp_path / "a.mid", pitches, drum)
@@ -243,6 +247,17 @@ def test_bad_midi_content(tmp_path: Path, pitches: list[int], drum: bool, match:
     _midi(tmp_path / "c.mid", [64, 65])
     out = assert_one_line_error(run(["data", "info", f"midi:{tmp_path}"]), bad)
     assert match in out
+
+
+def test_notes_outside_the_piano_are_dropped_with_a_count_not_fatal(tmp_path: Path) -> None:
+    _midi(tmp_path / "a.mid", [60, 110])
+    (tmp_path / "sub").mkdir()
+    _midi(tmp_path / "sub" / "b.mid", [60, 62])  # sub-folders are searched
+    _midi(tmp_path / "c.mid", [64, 65])
+    result = run(["data", "info", f"midi:{tmp_path}"])
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert "dropped 1 note(s) outside the piano range 21..108 in 1 of 3 files" in out, out
 
 
 def test_missing_midi_folder(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from lnfmusic import options
 from lnfmusic.cli.options import (
     FiniteFloatRange,
+    Int64Range,
     click_type,
     field_options,
     flag,
@@ -62,8 +63,20 @@ def test_int_bounds_give_an_int_range(
     bounds: dict[str, float], expected: tuple[float | None, float | None, bool, bool]
 ) -> None:
     t = click_type(int_spec(**bounds))
-    assert type(t) is click.IntRange
-    assert (t.min, t.max, t.min_open, t.max_open) == expected
+    assert type(t) is Int64Range
+    assert (*t.declared, t.min_open, t.max_open) == expected
+
+
+@pytest.mark.parametrize("value", [str(2**63), str(-(2**63) - 1), str(2**70)])
+def test_an_int_flag_beyond_64_bits_is_a_usage_error_saying_so(value: str) -> None:
+    t = click_type(int_spec(ge=1))
+    with pytest.raises(click.BadParameter, match="does not fit in 64 bits"):
+        t.convert(value, None, None)
+    assert t.convert(str(2**63 - 1), None, None) == 2**63 - 1
+
+
+def test_the_64_bit_cap_is_not_shown_in_help() -> None:
+    assert click_type(int_spec(ge=1))._describe_range() == "x>=1"
 
 
 @pytest.mark.parametrize(

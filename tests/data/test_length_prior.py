@@ -131,3 +131,34 @@ def test_empirical_draws_only_seen_lengths_and_conditional_drops_short_ones() ->
     smoothed = prior.conditional(10)  # the smoothed prior still has 11..13
     assert smoothed is not None and set(smoothed.sample(300, generator=g).tolist()) == {11, 12, 13}
     assert prior.conditional(13) is None
+
+
+def test_text_and_music_alike_give_every_length_up_to_a_quarter_beyond_the_longest_mass() -> None:
+    lengths = [3, 7, 7, 20]
+    for kind in ("music", "text"):
+        prior = LengthPrior.for_data(kind, lengths)
+        assert prior.max_length == 25 and (prior.probs > 0).all()
+        assert (prior.smoothing, prior.extend) == (1.0, 1.25)
+        assert torch.isfinite(prior.log_prob(range(1, 26))).all()
+        assert prior.log_prob([26])[0] == -math.inf
+
+
+def test_the_rule_is_stored_and_old_records_keep_theirs() -> None:
+    prior = LengthPrior.for_data("text", [2, 4])
+    back = LengthPrior.from_dict(json.loads(json.dumps(prior.to_dict())))
+    assert (back.smoothing, back.extend) == (1.0, 1.25)
+    np.testing.assert_array_equal(back.rebuild([2, 4]).probs, prior.probs)
+    # a text record from before issue 15: a plain histogram, rebuilt as one
+    old = {"probs": LengthPrior.from_lengths([2, 4]).probs.tolist()}
+    before = LengthPrior.from_dict(old, 0.0, 1.0)
+    np.testing.assert_array_equal(before.rebuild([2, 4]).probs, before.probs)
+    assert before.rebuild([2, 5]).max_length == 5
+    assert "smoothing" not in LengthPrior(np.ones(3)).to_dict()  # rule unknown: not stored
+
+
+def test_describe_says_where_p_of_t_is_non_zero() -> None:
+    assert LengthPrior.for_data("text", [4, 8]).describe() == (
+        "p(T) > 0 for T in 1..10 (add-1 smoothing)"
+    )
+    assert "0 for lengths never seen" in LengthPrior.from_lengths([4, 8]).describe()
+    assert LengthPrior(np.ones(3)).describe() == "p(T) over 1..3"

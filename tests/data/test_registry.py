@@ -119,3 +119,11 @@ def test_a_folder_named_like_the_dataset_file_is_an_error_not_skipped(
         registry.find_files("jsb", first)
     assert str(first / "jsb_chorales.pickle") in str(e.value)
     assert registry.find_files("jsb") == [later / "jsb_chorales.pickle"]  # without the folder
+
+
+def test_a_file_that_cannot_be_read_is_one_line_in_the_checksum_step(tmp_path: Path) -> None:
+    from lnfmusic.data.registry import sha256_of
+
+    with pytest.raises(LnfError, match="cannot read") as e:
+        sha256_of(tmp_path)  # a folder: open() fails as it does without read permission
+    assert e.value.path == str(tmp_path)

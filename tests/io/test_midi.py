@@ -15,7 +15,14 @@ from hypothesis import strategies as st
 
 from lnfmusic.data.dataset import load_dataset
 from lnfmusic.errors import LnfError
-from lnfmusic.io.midi import load_midi_folder, midi_to_roll, roll_to_midi, to_mido, write_midi
+from lnfmusic.io.midi import (
+    load_midi_folder,
+    midi_to_roll,
+    read_roll,
+    roll_to_midi,
+    to_mido,
+    write_midi,
+)
 
 BPMS = (60.0, 97.5, 120.0, 200.0)
 STEPS_PER_BEAT = (1, 2, 4)
@@ -193,7 +200,7 @@ def test_real_sample_rewrite_roundtrip(data_dir: Path, tmp_path: Path) -> None:
 def test_midi_folder_dataset(data_dir: Path) -> None:
     folder = data_dir / "midi_samples"
     items = load_midi_folder(folder, steps_per_beat=2)
-    assert [name for name, _ in items] == sorted(SAMPLES)
+    assert [name for name, _, _ in items] == sorted(SAMPLES)
     ds = load_dataset(f"midi:{folder}")
     assert ds.kind == "music" and ds.meta["steps_per_beat"] == 2
     assert [len(ds.splits[s]) for s in ("train", "valid", "test")] == [6, 1, 1]
@@ -343,6 +350,7 @@ def test_to_mido_puts_note_offs_first() -> None:
         ({"bpm": float("inf")}, "bpm"),
         ({"bpm": 6.1e7}, "microseconds per beat"),  # under 1 us per beat
         ({"bpm": 3.5}, "microseconds per beat"),  # over 2^24 - 1 us per beat
+        ({"bpm": 5e-324}, "microseconds per beat"),  # 60e6 / bpm overflows to inf
         ({"program": 128}, "program"),
         ({"articulation": "legato"}, "articulation"),
         ({"velocity": 0}, "velocity"),
@@ -497,8 +505,8 @@ def test_load_midi_folder_sorted_and_filtered(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("not music")
     (tmp_path / "d.mid").mkdir()
     items = load_midi_folder(tmp_path)
-    assert [name for name, _ in items] == ["a.mid", "b.MIDI", "c.mid"]
-    assert [int(r[1].argmax()) for _, r in items] == [2, 5, 9]
+    assert [name for name, _, _ in items] == ["a.mid", "b.MIDI", "c.mid"]
+    assert [int(r[1].argmax()) for _, r, _ in items] == [2, 5, 9]
 
 
 @pytest.mark.parametrize("keep", [4, 14, 30])
@@ -516,3 +524,72 @@ def test_the_extreme_tempos_a_midi_file_can_hold_round_trip(tmp_path: Path, bpm:
     write_midi(np.ones((4, 88), np.uint8), path, bpm=bpm)
     tempo = pretty_midi.PrettyMIDI(str(path)).get_tempo_changes()[1]
     assert tempo[0] == pytest.approx(60e6 / int(60e6 / bpm))
+
+
+# ---- issue 15, class 9: MIDI edge cases --------------------------------------------------
+
+
+def test_overlapping_notes_of_one_pitch_sound_until_the_last_note_off(tmp_path: Path) -> None:
+    # 240 ticks per step: 60 on at 0 and again at 480, off at 720 and at 1440
+    on_on_off_off = [
+        (0, mido.Message("note_on", note=60, velocity=64)),
+        (480, mido.Message("note_on", note=60, velocity=64)),
+        (720, mido.Message("note_off", note=60)),
+        (1440, mido.Message("note_on", note=60, velocity=0)),
+    ]
+    path = _save_ticks(tmp_path / "o.mid", [on_on_off_off + _note(64, 1680, 1920)])
+    roll = midi_to_roll(path, steps_per_beat=2)
+    assert roll[:, 60 - 21].tolist() == [1, 1, 1, 1, 1, 1, 0, 0]
+    # another channel's note-off does not close it; a stray note-off is ignored
+    other = [(240, mido.Message("note_off", note=60, channel=1)), (100, mido.Message("note_off"))]
+    path = _save_ticks(tmp_path / "c.mid", [on_on_off_off + other + _note(64, 1680, 1920)])
+    assert midi_to_roll(path, steps_per_beat=2)[:, 60 - 21].tolist() == [1] * 6 + [0, 0]
+
+
+def test_a_note_left_open_ends_with_its_track(tmp_path: Path) -> None:
+    path = _save_ticks(
+        tmp_path / "open.mid",
+        [[(0, mido.Message("note_on", note=60, velocity=64))] + _note(62, 0, 960)],
+    )
+    assert midi_to_roll(path, steps_per_beat=2)[:, 60 - 21].tolist() == [1, 1, 1, 1]
+
+
+def test_type_2_files_are_refused(tmp_path: Path) -> None:
+    mid = mido.MidiFile(type=2, ticks_per_beat=480)
+    for pitch in (60, 64):
+        mid.tracks.append(
+            mido.MidiTrack(mido.Message("note_on", note=pitch, velocity=64, time=t) for t in (0,))
+        )
+        mid.tracks[-1].append(mido.Message("note_off", note=pitch, time=480))
+    mid.save(str(tmp_path / "t2.mid"))
+    _fails(tmp_path / "t2.mid", "type-2 MIDI file")
+
+
+def test_notes_outside_the_piano_are_dropped_and_counted(tmp_path: Path) -> None:
+    path = _pm_file(tmp_path / "wide.mid", [(60, 0.0, 0.5), (12, 0.0, 0.5), (120, 0.5, 1.0)])
+    roll, dropped = read_roll(path)
+    assert sorted(dropped) == [12, 120] and roll[:, 60 - 21].any() and roll.sum() == 2
+    _fails(path, "outside the piano range 21..108 and 1 more note(s)")
+    only_low = _pm_file(tmp_path / "low.mid", [(10, 0.0, 0.5)])
+    with pytest.raises(LnfError, match="no notes in the piano range"):
+        read_roll(only_low)
+
+
+def test_a_midi_folder_is_searched_recursively_and_counts_dropped_notes(tmp_path: Path) -> None:
+    for i in range(4):
+        sub = tmp_path / ("a" if i < 2 else "b/c")
+        sub.mkdir(parents=True, exist_ok=True)
+        notes = [(60 + i, 0.0, 0.5)] + ([(110, 0.0, 0.5), (5, 0.5, 1.0)] if i == 3 else [])
+        _pm_file(sub / f"p{i}.mid", notes)
+    names = [name for name, _, _ in load_midi_folder(tmp_path)]
+    assert names == ["a/p0.mid", "a/p1.mid", "b/c/p2.mid", "b/c/p3.mid"]
+    data = load_dataset(f"midi:{tmp_path}")
+    assert sum(len(s) for s in data.splits.values()) == 4
+    assert any(
+        "dropped 2 note(s) outside the piano range 21..108 in 1 of 4 files" in n for n in data.notes
+    ), data.notes
+
+
+def test_a_damaged_length_is_refused(tmp_path: Path) -> None:
+    path = _save_ticks(tmp_path / "long.mid", [_note(60, 0, 480 * 600_000)])
+    _fails(path, "at most 1000000 are read")

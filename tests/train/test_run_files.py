@@ -14,21 +14,42 @@ from rich.console import Console
 
 from lnfmusic.checkpoint import load_checkpoint
 from lnfmusic.config import preset
-from lnfmusic.train.run_files import RunFiles, finite_or_none
+from lnfmusic.errors import LnfError
+from lnfmusic.train.run_files import RunFiles, check_run_dir, finite_or_none, previous_run
 
 
-def test_fresh_start_clears_best_and_metrics_with_a_note(tmp_path: Path) -> None:
+def test_a_fresh_start_creates_empty_metrics(tmp_path: Path) -> None:
     run = RunFiles(tmp_path / "run")
-    assert run.dir.is_dir() and run.last.name == "last.pt"
+    assert not run.dir.exists() and run.last.name == "last.pt"  # nothing before the start
     quiet = Console(file=io.StringIO())
     run.start_fresh(quiet)
-    assert run.metrics.read_text() == "" and quiet.file.getvalue() == ""
-    run.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
-    run.append_metrics({"epoch": 1})
+    assert run.dir.is_dir()
+    assert run.metrics.read_text() == "" and quiet.file.getvalue() == "" and not run.replacing
+
+
+@pytest.mark.parametrize("first_is_best", [True, False])
+def test_an_earlier_run_is_replaced_only_when_the_first_epoch_is_saved(
+    tmp_path: Path, first_is_best: bool
+) -> None:
+    earlier = RunFiles(tmp_path)
+    earlier.write_config(preset("tiny"))
+    earlier.append_metrics({"epoch": 1, "run": "earlier"})
+    earlier.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    run = RunFiles(tmp_path)
     console = Console(file=io.StringIO(), width=300)
     run.start_fresh(console)
-    assert "fresh run" in console.file.getvalue()
-    assert not run.best.exists() and run.metrics.read_text() == ""
+    assert "overwriting the earlier run" in console.file.getvalue() and run.replacing
+    run.write_config(preset("small"))  # held back
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+    run.append_metrics({"epoch": 1, "run": "new"})
+    run.save({"model": {"w": torch.ones(1)}, "epoch": 1}, best=first_is_best)
+    assert [json.loads(x)["run"] for x in run.metrics.read_text().splitlines()] == ["new"]
+    assert load_checkpoint(run.last)["model"]["w"].item() == 1.0
+    assert run.best.exists() == first_is_best  # never the earlier run's best.pt
+    assert json.loads(run.config.read_text())["preset"] == "small"
+    run.append_metrics({"epoch": 2, "run": "new"})  # appends from now on
+    assert run.metrics.read_text().count("\n") == 2 and not run.replacing
 
 
 def test_keep_metrics_upto_drops_later_and_broken_lines(tmp_path: Path) -> None:
@@ -77,3 +98,28 @@ def test_a_metrics_append_that_fails_is_a_one_line_error(
     with pytest.raises(LnfError, match="No space left on device") as e:
         run.append_metrics({"epoch": 1})
     assert str(run.metrics) in str(e.value) and "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl", "config.json"])
+def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
+    tmp_path: Path, name: str
+) -> None:
+    (tmp_path / name).write_text("x")
+    assert previous_run(tmp_path) == [name]
+    with pytest.raises(LnfError, match=f"holds an earlier run \\({name}\\).*--overwrite"):
+        check_run_dir(tmp_path, resume=False)
+    check_run_dir(tmp_path, resume=False, overwrite=True)
+    check_run_dir(tmp_path, resume=True) if name == "last.pt" else None
+    assert (tmp_path / name).read_text() == "x"
+
+
+def test_empty_folders_empty_metrics_and_other_files_are_no_earlier_run(tmp_path: Path) -> None:
+    check_run_dir(tmp_path / "missing", resume=False)
+    (tmp_path / "metrics.jsonl").write_text("")
+    (tmp_path / "notes.txt").write_text("mine")
+    check_run_dir(tmp_path, resume=False)
+    with pytest.raises(LnfError, match="no last.pt"):
+        check_run_dir(tmp_path, resume=True)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(LnfError, match="is a file"):
+        check_run_dir(tmp_path / "file", resume=False)

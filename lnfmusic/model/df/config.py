@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from lnfmusic.model.config import ModelConfig
+from lnfmusic.model.config import MAX_FLOW_LAYERS, MAX_LSTM_LAYERS, MAX_WIDTH, ModelConfig
 from lnfmusic.options import option
 
 FLOWS = ("bipartite", "ar")
@@ -30,10 +30,10 @@ class DFConfig(ModelConfig):
     variant_field: ClassVar[str | None] = "flow"
 
     flow: str = option("bipartite", "layer type", choices=FLOWS, cli=False)
-    num_flows: int = option(8, "flow layers", ge=1)
-    embed_dim: int = option(400, "input and position embedding size", ge=1)
-    hidden_size: int = option(915, "LSTM hidden size of every conditioner", ge=1)
-    num_layers: int = option(1, "LSTM layers of every conditioner", ge=1)
+    num_flows: int = option(8, "flow layers", ge=1, le=MAX_FLOW_LAYERS)
+    embed_dim: int = option(400, "input and position embedding size", ge=1, le=MAX_WIDTH)
+    hidden_size: int = option(915, "LSTM hidden size of every conditioner", ge=1, le=MAX_WIDTH)
+    num_layers: int = option(1, "LSTM layers of every conditioner", ge=1, le=MAX_LSTM_LAYERS)
     scale: bool = option(False, "learn a scale as well as a location (text; K = 2 has none)")
     gradient_temperature: float = option(
         0.1, "softmax temperature of the straight-through gradient", gt=0, le=10

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from lnfmusic.errors import LnfError
 from lnfmusic.flows.names import HIDDEN_FLOWS, PRIORS, TRANSFORMS
-from lnfmusic.model.config import ModelConfig
+from lnfmusic.model.config import MAX_FLOW_LAYERS, MAX_LSTM_LAYERS, MAX_WIDTH, ModelConfig
 from lnfmusic.options import option
 
 EMISSIONS = ("independent", "made")
@@ -26,12 +26,16 @@ class LNFConfig(ModelConfig):
     hidden_flow: str | None = option(
         None, "flow within a time step (unset: the prior's own)", choices=HIDDEN_FLOWS
     )
-    latent_dim: int = option(50, "H, size of each latent vector z_t", ge=1)
-    embed_dim: int = option(500, "input embedding (tied with the output weights)", ge=1)
-    hidden_size: int = option(500, "LSTM hidden size (encoder, emission, prior)", ge=1)
-    num_layers: int = option(2, "LSTM layers everywhere", ge=1)
-    flow_layers: int = option(5, "flow layers within a time step", ge=1)
-    flow_hidden: int = option(500, "width of the MADE / coupling networks", ge=1)
+    latent_dim: int = option(50, "H, size of each latent vector z_t", ge=1, le=MAX_WIDTH)
+    embed_dim: int = option(
+        500, "input embedding (tied with the output weights)", ge=1, le=MAX_WIDTH
+    )
+    hidden_size: int = option(
+        500, "LSTM hidden size (encoder, emission, prior)", ge=1, le=MAX_WIDTH
+    )
+    num_layers: int = option(2, "LSTM layers everywhere", ge=1, le=MAX_LSTM_LAYERS)
+    flow_layers: int = option(5, "flow layers within a time step", ge=1, le=MAX_FLOW_LAYERS)
+    flow_hidden: int = option(500, "width of the MADE / coupling networks", ge=1, le=MAX_WIDTH)
     nlsq_alpha: float = option(0.95, "NLSq bound: |c| < alpha * 8 sqrt(3)/9 * b/d", gt=0, lt=1)
     prior_dropout: float = option(0.2, "dropout on the prior's LSTM", ge=0, lt=1)
     dropout: float = option(0.0, "dropout outside the prior (encoder, emission)", ge=0, lt=1)
@@ -41,7 +45,9 @@ class LNFConfig(ModelConfig):
         "pitch, low to high; music only)",
         choices=EMISSIONS,
     )
-    emission_hidden: int = option(256, "width of the made emission's hidden layer", ge=1)
+    emission_hidden: int = option(
+        256, "width of the made emission's hidden layer", ge=1, le=MAX_WIDTH
+    )
 
     @property
     def name(self) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from lnfmusic.model.config import ModelConfig
+from lnfmusic.model.config import MAX_LSTM_LAYERS, MAX_WIDTH, ModelConfig
 from lnfmusic.options import option
 
 
@@ -16,7 +16,9 @@ class LSTMConfig(ModelConfig):
     family: ClassVar[str] = "lstm"
     variants: ClassVar[tuple[str, ...]] = ("lstm",)
 
-    embed_dim: int = option(500, "input embedding (tied with the output weights)", ge=1)
-    hidden_size: int = option(500, "LSTM hidden size", ge=1)
-    num_layers: int = option(2, "LSTM layers", ge=1)
+    embed_dim: int = option(
+        500, "input embedding (tied with the output weights)", ge=1, le=MAX_WIDTH
+    )
+    hidden_size: int = option(500, "LSTM hidden size", ge=1, le=MAX_WIDTH)
+    num_layers: int = option(2, "LSTM layers", ge=1, le=MAX_LSTM_LAYERS)
     dropout: float = option(0.0, "dropout on the LSTM's inputs and outputs", ge=0, lt=1)
