@@ -45,6 +45,7 @@ from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.model.base import LatentSequenceModel
 from lnfmusic.sample import sample_music
 
+
 def reconstructions(bundle, pieces: list[np.ndarray], seed: int) -> list[np.ndarray]:
     """x drawn from p(x | z) with z drawn from q(z | x), one piece at a time."""
     model = bundle.model
@@ -125,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     print(table(data, rows))
     if args.json:
-        record = {"dataset": args.dataset, "split": args.split, "num": args.num,
-                  "seed": args.seed, "data": data, "models": rows,
-                  "torch": torch.__version__}
+        record = {
+            "dataset": args.dataset,
+            "split": args.split,
+            "num": args.num,
+            "seed": args.seed,
+            "data": data,
+            "models": rows,
+            "torch": torch.__version__,
+        }
         write_text_atomic(Path(args.json), json.dumps(record, indent=2) + "\n")
     return 0
 

@@ -301,9 +301,12 @@ def interpolate(
     return _run(bundle, config, "music", [L] * steps, one)
 
 
-def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None, kind: str) -> Path:
+def resolve_checkpoint(
+    checkpoint: str | os.PathLike[str] | None, kind: str, what: str = "--checkpoint"
+) -> Path:
     """``checkpoint`` as a path when it is a file, else the name of a shipped model (``jsb``
-    -> ``models/jsb.pt`` in the model folder); None: the shipped default of ``kind``."""
+    -> ``models/jsb.pt`` in the model folder); None: the shipped default of ``kind``.
+    ``what`` names the argument in errors."""
     if checkpoint is None:
         return default_checkpoint_path(kind)
     path = Path(checkpoint)
@@ -315,9 +318,14 @@ def resolve_checkpoint(checkpoint: str | os.PathLike[str] | None, kind: str) -> 
         return named
     shipped = sorted(p.stem for p in folder.glob("*.pt"))
     raise LnfError(
-        f"--checkpoint {checkpoint}: no such file, nor a shipped model (shipped in {folder}: "
+        f"{what} {checkpoint}: no such file, nor a shipped model (shipped in {folder}: "
         f"{', '.join(shipped) or 'none'})"
     )
+
+
+def shipped_models() -> list[Path]:
+    """Every model shipped beside the default music model (``models/*.pt``), by name."""
+    return sorted(default_checkpoint_path("music").parent.glob("*.pt"))
 
 
 def model_key(bundle: ModelBundle) -> bool:

@@ -13,7 +13,13 @@ from lnfmusic.config import SampleConfig, preset
 from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.errors import LnfError
 from lnfmusic.model.registry import build_model
-from lnfmusic.sample import decode_text, default_checkpoint_path, sample_music, sample_text
+from lnfmusic.sample import (
+    decode_text,
+    default_checkpoint_path,
+    sample_music,
+    sample_text,
+    shipped_models,
+)
 
 TRAIN_LENGTHS = [6, 8, 8, 10, 12]
 VOCAB = {"chars": ["_", "a", "b", "c"], "unk": None}
@@ -126,6 +132,15 @@ def test_the_default_text_model_has_its_own_name(
     (tmp_path / "default-text.pt").write_bytes(b"x")
     assert default_checkpoint_path("text") == tmp_path / "default-text.pt"
     assert default_checkpoint_path("music") == tmp_path / "default.pt"
+
+
+def test_shipped_models_are_every_model_beside_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LNF_MODEL_DIR", str(tmp_path))
+    for name in ("default.pt", "b.pt", "a.pt", "notes.txt"):
+        (tmp_path / name).write_bytes(b"x")
+    assert shipped_models() == [tmp_path / n for n in ("a.pt", "b.pt", "default.pt")]
 
 
 # ----------------------------------------------------------------------------------------

@@ -114,8 +114,11 @@ MUSIC_MODELS = ["default.pt", "jsb-af-scf-small.pt", "jsb-af-af-small.pt"]
 def test_music_models_evaluate_to_their_card_numbers(name: str, data_dir: Path) -> None:
     """The card's row of ``name`` holds its four test numbers (S = 50, seed 0)."""
     card = (MODELS / "README.md").read_text(encoding="utf-8")
-    row = next(line for line in card.splitlines() if line.startswith(f"| `{name}` | ") and
-               line.count("|") == 6)
+    row = next(
+        line
+        for line in card.splitlines()
+        if line.startswith(f"| `{name}` | ") and line.count("|") == 6
+    )
     bundle = load_model(MODELS / name)
     result = evaluate_checkpoint(bundle, load_dataset("jsb", data_dir), EvalConfig())
     metrics = result.splits["test"].metrics()

@@ -18,9 +18,7 @@ def _eval_option(name: str, flag: str | None = None):
 
 
 @click.command()
-@click.argument(
-    "checkpoints", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False)
-)
+@click.argument("checkpoints", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
 @click.option(
     "--split",
     "splits",
@@ -58,6 +56,10 @@ def evaluate(
 ) -> None:
     """Importance-sampled NLL, ELBO, reconstruction and KL of CHECKPOINT(s).
 
+    CHECKPOINTS are files or names of shipped models (`lnf evaluate jsb-af-af-small`); with
+    none, every shipped model is evaluated whose dataset is present (the others are named
+    and skipped).
+
     Music in nats per time step (a step is all 88 keys at one instant, not one note), text
     in bits per character, each in two normalisations: paper-comparable,
     sum[-log p(x|T) - log p(T)] / sum(T+1), and per-frame, sum -log p(x|T) / sum T. For
@@ -71,6 +73,7 @@ def evaluate(
     from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
     from lnfmusic.evaluate.runner import check_compatible
     from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
+    from lnfmusic.sample import resolve_checkpoint, shipped_models
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
     config = EvalConfig(
@@ -82,19 +85,29 @@ def evaluate(
         seed=seed,
     )
     config.validate()
+    shipped = not checkpoints
+    paths = (
+        shipped_models()
+        if shipped
+        else [resolve_checkpoint(c, "music", "checkpoint") for c in checkpoints]
+    )
     if json_path is not None:
         check_writable(json_path)  # before minutes of evaluation, not after
-        check_not_inputs([json_path], checkpoints)
+        check_not_inputs([json_path], paths)
     results = []
     datasets = {}
-    for path in checkpoints:
+    skipped = []
+    for path in paths:
         bundle = load_model(path, device)
         name = bundle.dataset.name
         if name not in datasets:
             try:
                 datasets[name] = load_dataset(name, data_dir)
             except LnfError as e:
-                raise LnfError(f"cannot evaluate {path}: {e}") from None
+                if not shipped:
+                    raise LnfError(f"cannot evaluate {path}: {e}") from None
+                skipped.append(f"{path.name} ({name})")
+                continue
         # before any output; no "evaluating ..." line either (the progress bar says it), so
         # that a failure is the only line on stderr
         check_compatible(bundle, datasets[name], config.splits)
@@ -112,6 +125,14 @@ def evaluate(
                     "paper-normalised NLL and ELBO are inf; the per-frame numbers include them",
                     soft_wrap=True,
                 )
+    if skipped and not results:
+        raise LnfError(
+            "no shipped model could be evaluated: the datasets of "
+            + ", ".join(skipped)
+            + " are not present (see `lnf data list`)"
+        )
+    if skipped:
+        stderr.print("skipped (dataset not present): " + ", ".join(skipped), soft_wrap=True)
     if len(results) > 1:
         for split in config.splits:
             out.print(grid_table(results, split))

@@ -157,3 +157,53 @@ def test_unwritable_json_fails_before_evaluating(checkpoints: dict, tmp_path: Pa
     )
     assert code == 1 and err.startswith("error:") and err.count("\n") == 1, err
     assert "r.json" in err and "IS-NLL" not in out, "the check comes before the evaluation"
+
+
+def shipped_folder(
+    checkpoints: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: bool = True
+) -> Path:
+    """A model folder holding a music default, a named music model and (``text``) a model of
+    a text file; no JSB data anywhere."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "default.pt").write_bytes(checkpoints["af-af"].read_bytes())
+    (models / "jsb-lstm.pt").write_bytes(checkpoints["lstm"].read_bytes())
+    if text:
+        (models / "lines.pt").write_bytes(checkpoints["text"].read_bytes())
+    monkeypatch.setenv("LNF_MODEL_DIR", str(models))
+    monkeypatch.setenv("LNF_DATA_DIR", str(tmp_path / "none"))
+    monkeypatch.chdir(tmp_path)  # no ./datasets here
+    return models
+
+
+def test_without_checkpoints_the_shipped_models_with_data_are_evaluated(
+    checkpoints: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped_folder(checkpoints, tmp_path, monkeypatch)
+    code, out, err = run("evaluate", "--samples", "2", "--no-progress", "--device", "cpu")
+    assert code == 0, err
+    assert "lines.pt" in out and "bpc" in out  # the text file's model: its data is there
+    assert "default.pt" not in out and "jsb-lstm.pt" not in out
+    assert err == "skipped (dataset not present): default.pt (jsb), jsb-lstm.pt (jsb)\n"
+
+
+def test_without_checkpoints_or_data_one_line_names_what_is_missing(
+    checkpoints: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped_folder(checkpoints, tmp_path, monkeypatch, text=False)
+    code, out, err = run("evaluate", "--no-progress")
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and "no shipped model could be evaluated" in err
+    assert "default.pt (jsb), jsb-lstm.pt (jsb)" in err
+
+
+def test_a_shipped_model_by_name_and_a_bad_name(
+    checkpoints: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shipped_folder(checkpoints, tmp_path, monkeypatch)
+    args = ("--samples", "2", "--no-progress", "--data-dir", str(checkpoints["data_dir"]))
+    code, out, err = run("evaluate", "jsb-lstm", *args)
+    assert code == 0 and "jsb-lstm.pt" in out, err
+    code, out, err = run("evaluate", "nope", *args)
+    assert code == 1 and err.count("\n") == 1
+    assert "checkpoint nope: no such file, nor a shipped model" in err and "jsb-lstm" in err
