@@ -48,12 +48,18 @@ TRAINING_KEYS = ("optimizer", "scheduler", "epoch", "step", "rng")
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus format and version fields) atomically to ``path``."""
-    state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
     with atomic_path(path) as tmp:
-        try:
-            torch.save(state, tmp)
-        except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
-            raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
+        write_checkpoint(tmp, state)
+
+
+def write_checkpoint(file: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (plus format and version fields) to ``file`` as it is: the temporary
+    file of an :func:`~lnfmusic.io.atomic.atomic_path`."""
+    state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
+    try:
+        torch.save(state, file)
+    except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
+        raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

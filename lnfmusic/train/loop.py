@@ -190,7 +190,7 @@ class NonFiniteGuard:
         if self.in_a_row > self.limit:
             last = (
                 f"the last good checkpoint is {self.run.last}"
-                if self.run.last.exists()
+                if self.run.checkpointed
                 else "no checkpoint was written yet"
             )
             raise LnfError(
@@ -518,7 +518,12 @@ def fit(
                 raise LnfError(
                     f"the model's weights became non-finite in epoch {epoch + 1} "
                     f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); "
-                    f"{run.last.name} keeps the last good epoch — lower --lr or --clip",
+                    + (
+                        f"{run.last.name} keeps the last good epoch"
+                        if run.checkpointed
+                        else "no checkpoint was written"
+                    )
+                    + " — lower --lr or --clip",
                     run.dir,
                 )
             run.append_metrics(record)
