@@ -324,6 +324,29 @@ def test_a_test_length_never_seen_in_training_gives_a_finite_likelihood(root: Pa
     assert "p(T) > 0 for T in 1..25" in " ".join(result.stdout.split())  # stated
 
 
+def test_a_checkpoint_from_before_smoothing_keeps_its_numbers_and_counts_zero_p_t(
+    root: Path, tmp_path: Path
+) -> None:
+    """A text checkpoint written before issue 15 stores a plain histogram without its rule:
+    it keeps it (the test lines' length 17, never seen, has p(T) = 0 although it is inside
+    1..20), and the note counts those lines without calling them longer than the support."""
+    ckpt = load_checkpoint(root / "run/last.pt")
+    counts = np.bincount(np.asarray(TEXT_LENGTHS) - 1, minlength=max(TEXT_LENGTHS))
+    ckpt["dataset"]["length_prior"] = {
+        "probs": (counts / counts.sum()).tolist(),
+        "counts": counts.tolist(),
+    }
+    torch.save(ckpt, tmp_path / "old.pt")
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(tmp_path / "old.pt"), "--device", "cpu", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "inf" in result.stdout and "histogram over 1..20" in " ".join(result.stdout.split())
+    note = " ".join(result.stderr.split())
+    assert "note: 2 of the 2 test sequences" in note and "probability 0" in note, note
+    assert "longer" not in note
+
+
 @pytest.mark.parametrize(
     "edit,words",
     [
