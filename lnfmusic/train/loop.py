@@ -37,6 +37,7 @@ from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.device import Processes, current_processes
 from lnfmusic.errors import LnfError, first_line
 from lnfmusic.evaluate.estimators import estimate_split
+from lnfmusic.io.atomic import make_folder
 from lnfmusic.progress import progress_bar
 from lnfmusic.train.run_files import METRICS, RunFiles, check_run_dir, finite_or_none
 from lnfmusic.train.schedule import kl_weight
@@ -451,6 +452,8 @@ def fit(
     if ckpt is not None:
         with _damaged(run.last):
             exact = state.load(ckpt, procs)
+    if procs.main and not resume:  # the last step that can fail: before the announcement
+        make_folder(run.dir)
     if on_start is not None and procs.main:
         on_start()
     if differences:
