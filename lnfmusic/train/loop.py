@@ -409,8 +409,8 @@ def fit(
         epochs: total number of epochs; overrides ``config.train.epochs`` (or the stored
             value when resuming).
         overwrite: a fresh run may replace an earlier run's files in ``run_dir`` (without
-            it, a folder holding ``best.pt``, ``last.pt``, ``config.json`` or a non-empty
-            ``metrics.jsonl`` is an error, raised before anything is written).
+            it, a folder holding ``best.pt``, ``last.pt`` or a non-empty ``metrics.jsonl``
+            is an error, raised before anything is written).
         on_start: called by the process that writes once the run is set up (every check
             passed, the model built and, when resuming, loaded) and before anything is
             written or trained: a caller's announcement never precedes a setup error.

@@ -23,15 +23,16 @@ RUN_FILES = ("best.pt", "last.pt", METRICS, "config.json")
 
 
 def previous_run(run_dir: str | Path) -> list[str]:
-    """The files of an earlier run in ``run_dir`` (an empty ``metrics.jsonl`` does not count:
-    it is what a run that never finished an epoch leaves)."""
+    """The files of an earlier run in ``run_dir``; none unless it has a checkpoint or a
+    metrics line (``config.json`` and an empty ``metrics.jsonl`` alone are what a run that
+    never finished an epoch leaves: nothing to resume, nothing to lose)."""
     folder = Path(run_dir)
     found = []
     for name in RUN_FILES:
         path = folder / name
         if path.is_file() and not (name == METRICS and path.stat().st_size == 0):
             found.append(name)
-    return found
+    return found if set(found) - {"config.json"} else []
 
 
 def check_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool = False) -> None:

@@ -130,13 +130,17 @@ def test_a_metrics_append_that_fails_is_a_one_line_error(
     assert str(run.metrics) in str(e.value) and "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl", "config.json"])
+@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl"])
 def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
     tmp_path: Path, name: str
 ) -> None:
     (tmp_path / name).write_text("x")
     assert previous_run(tmp_path) == [name]
-    with pytest.raises(LnfError, match=f"holds an earlier run \\({name}\\).*--overwrite"):
+    (tmp_path / "config.json").write_text("x")  # listed beside them
+    assert previous_run(tmp_path) == [name, "config.json"]
+    with pytest.raises(
+        LnfError, match=f"holds an earlier run \\({name}, config.json\\).*--overwrite"
+    ):
         check_run_dir(tmp_path, resume=False)
     check_run_dir(tmp_path, resume=False, overwrite=True)
     check_run_dir(tmp_path, resume=True) if name == "last.pt" else None
@@ -146,6 +150,8 @@ def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
 def test_empty_folders_empty_metrics_and_other_files_are_no_earlier_run(tmp_path: Path) -> None:
     check_run_dir(tmp_path / "missing", resume=False)
     (tmp_path / "metrics.jsonl").write_text("")
+    (tmp_path / "config.json").write_text("{}")  # a run stopped in its first epoch
+    assert previous_run(tmp_path) == []
     (tmp_path / "notes.txt").write_text("mine")
     check_run_dir(tmp_path, resume=False)
     with pytest.raises(LnfError, match="no last.pt"):
