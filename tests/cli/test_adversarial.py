@@ -410,3 +410,34 @@ def test_a_full_disk_while_writing_the_evaluation_json_is_one_line(
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "No space left on device" in result.stderr and "r.json" in result.stderr
     assert snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sample", "--out", "{models}/default.pt"],
+        ["sample", "--checkpoint", "default", "--out", "{models}/default.pt"],
+        ["variations", PIECE, "--out", "{models}/default.pt"],
+        ["interpolate", PIECE, PIECE, "--out", "{root}/out/j_{{i}}.mid"]
+        + ["--concat", "{models}/default.pt"],
+        ["text-sample", "--out", "{models}/default-text.pt"],
+        ["text-sample", "--checkpoint", "default-text", "--out", "{models}/default-text.pt"],
+    ],
+    ids=["sample", "sample-named", "variations", "interpolate-concat", "text", "text-named"],
+)
+def test_an_output_onto_the_default_or_a_named_shipped_model_is_refused(
+    root: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """The checkpoint read is the shipped default (no --checkpoint) or one named by its stem:
+    the outputs are checked against that file, not against the option's text."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(root / "music" / "last.pt", models / "default.pt")
+    shutil.copy(root / "run" / "last.pt", models / "default-text.pt")
+    before = snapshot(tmp_path)
+    args = [a.format(root=root, models=models) for a in args] + ["--device", "cpu"]
+    result = CliRunner().invoke(cli, args, env={"LNF_MODEL_DIR": str(models)})
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "input of this command" in result.stderr and "default" in result.stderr
+    assert snapshot(tmp_path) == before
