@@ -90,9 +90,13 @@ def check_keys(ckpt: dict[str, Any], path: str | Path | None, *, training: bool 
         missing += [f"dataset.{k}" for k in DATASET_KEYS if k not in record]
     elif "dataset" in ckpt:
         missing.append("dataset (a record)")
-    for key, kind in (("config", dict), ("model", dict)):
-        if key in ckpt and not isinstance(ckpt[key], kind):
-            missing.append(f"{key} (a {kind.__name__})")
+    if "config" in ckpt and not isinstance(ckpt["config"], dict):
+        missing.append("config (a dict)")
+    weights = ckpt.get("model", {})
+    if not isinstance(weights, dict) or not all(
+        isinstance(v, torch.Tensor) for v in weights.values()
+    ):
+        missing.append("model (a dict of tensors)")
     if training:
         # "schedule" is the scheduler's name in checkpoints of the first versions
         have = set(ckpt) | ({"scheduler"} if "schedule" in ckpt else set())
