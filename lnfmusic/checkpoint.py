@@ -48,12 +48,18 @@ TRAINING_KEYS = ("optimizer", "scheduler", "epoch", "step", "rng")
 
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus format and version fields) atomically to ``path``."""
-    state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
     with atomic_path(path) as tmp:
-        try:
-            torch.save(state, tmp)
-        except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
-            raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
+        write_checkpoint(tmp, state)
+
+
+def write_checkpoint(file: str | Path, state: dict[str, Any]) -> None:
+    """Write ``state`` (plus format and version fields) to ``file`` as it is: the temporary
+    file of an :func:`~lnfmusic.io.atomic.atomic_path`."""
+    state = {"format": FORMAT, "format_version": FORMAT_VERSION, "version": __version__, **state}
+    try:
+        torch.save(state, file)
+    except RuntimeError as e:  # torch's zip writer reports a full disk as RuntimeError
+        raise OSError(f"torch.save failed: {first_line(e, 120)}") from e
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -84,9 +90,13 @@ def check_keys(ckpt: dict[str, Any], path: str | Path | None, *, training: bool 
         missing += [f"dataset.{k}" for k in DATASET_KEYS if k not in record]
     elif "dataset" in ckpt:
         missing.append("dataset (a record)")
-    for key, kind in (("config", dict), ("model", dict)):
-        if key in ckpt and not isinstance(ckpt[key], kind):
-            missing.append(f"{key} (a {kind.__name__})")
+    if "config" in ckpt and not isinstance(ckpt["config"], dict):
+        missing.append("config (a dict)")
+    weights = ckpt.get("model", {})
+    if not isinstance(weights, dict) or not all(
+        isinstance(v, torch.Tensor) for v in weights.values()
+    ):
+        missing.append("model (a dict of tensors)")
     if training:
         # "schedule" is the scheduler's name in checkpoints of the first versions
         have = set(ckpt) | ({"scheduler"} if "schedule" in ckpt else set())

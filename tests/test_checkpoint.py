@@ -210,3 +210,20 @@ def test_an_edited_checkpoint_names_what_is_missing_or_damaged(
     with pytest.raises(LnfError) as e:
         load_model(tmp_path / "c.pt")
     assert all(w in str(e.value) for w in words), str(e.value)
+
+
+@pytest.mark.parametrize("weights", [{"w": 1}, {"w": [1.0, 2.0]}, [torch.zeros(1)]])
+def test_weights_that_are_not_tensors_are_named_on_export_and_load(tmp_path: Path, weights) -> None:
+    from lnfmusic.checkpoint import DatasetInfo as Info
+    from lnfmusic.checkpoint import export_checkpoint
+    from lnfmusic.data.length_prior import LengthPrior
+
+    info = Info("x", "music", {}, LengthPrior.for_data("music", [3, 4]))
+    save_checkpoint(tmp_path / "c.pt", {"config": {}, "dataset": info.to_dict(), "model": weights})
+    for call in (
+        lambda: export_checkpoint(tmp_path / "c.pt", tmp_path / "e.pt", half=True),
+        lambda: load_model(tmp_path / "c.pt"),
+    ):
+        with pytest.raises(LnfError, match="lacks model \\(a dict of tensors\\)"):
+            call()
+    assert not (tmp_path / "e.pt").exists()

@@ -118,11 +118,12 @@ def evaluate(
         out.print(result_table(result))
         for split in result.splits.values():
             if split.impossible_lengths:
+                # beyond the support, or (a plain histogram) a length never seen in training
                 stderr.print(
                     f"note: {split.impossible_lengths} of the {split.num_sequences} {split.split} "
-                    f"sequences are longer than the {bundle.dataset.length_prior.max_length} "
-                    "steps that the model's p(T) covers, so their p(T) = 0 and the "
-                    "paper-normalised NLL and ELBO are inf; the per-frame numbers include them",
+                    "sequences have a length to which the model's p(T) gives probability 0 "
+                    f"({bundle.dataset.length_prior.describe()}), so the paper-normalised NLL "
+                    "and ELBO are inf; the per-frame numbers include them",
                     soft_wrap=True,
                 )
     if skipped and not results:

@@ -59,6 +59,18 @@ def _load(checkpoint: str | None, device: str, kind: str) -> ModelBundle:
     return bundle
 
 
+def _checkpoint_file(checkpoint: str | None, kind: str) -> Path | None:
+    """The file ``checkpoint`` stands for (None: the shipped default; a shipped model's
+    name), for the check that no output overwrites it; what does not resolve is left to
+    :func:`_load` to report."""
+    from lnfmusic.sample import resolve_checkpoint
+
+    try:
+        return resolve_checkpoint(checkpoint, kind)
+    except LnfError:
+        return None
+
+
 def output_paths(
     out: str, num: int, option: str = "--out", example: str = "song_{i}.mid"
 ) -> list[Path]:
@@ -365,7 +377,7 @@ def sample(
         raise LnfError("--primer-steps needs --primer")
     config = with_seed(SampleConfig(num, length, temperature, threshold, seed))
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render, (checkpoint, primer))
+    outputs = Outputs.prepare(out, num, render, (_checkpoint_file(checkpoint, "music"), primer))
     bundle = _load(checkpoint, device, "music")
     shift, prefix = 0, None
     if primer is not None:
@@ -443,7 +455,7 @@ def variations(
 
     config = with_seed_any(num, None, temperature, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, num, render, (checkpoint, piece))
+    outputs = Outputs.prepare(out, num, render, (_checkpoint_file(checkpoint, "music"), piece))
     bundle = _load(checkpoint, device, "music")
     roll, shift = read_piece(bundle, piece, transpose)
     with stderr.status(f"drawing {num} variation(s) of {piece} on {device}"):
@@ -545,12 +557,13 @@ def interpolate(
         raise LnfError(f"--steps {steps} pieces need '{{i}}' in --out (e.g. interp_{{i}}.mid)", out)
     config = with_seed_any(steps, length, 1.0, threshold, seed)
     render = Render(bpm, program, articulation, roll_png, wav, soundfont)
-    outputs = Outputs.prepare(out, steps, render, (checkpoint, first, second))
+    inputs = (_checkpoint_file(checkpoint, "music"), first, second)
+    outputs = Outputs.prepare(out, steps, render, inputs)
     if concat is not None:
         if str(Path(concat)) in {str(p) for p in outputs.midi}:
             raise LnfError("--concat must differ from every --out file", concat)
         check_writable(concat)
-        check_not_inputs([concat], [checkpoint, first, second])
+        check_not_inputs([concat], inputs)
     bundle = _load(checkpoint, device, "music")
     a, shift_a = read_piece(bundle, first, transpose)
     b, shift_b = read_piece(bundle, second, transpose)
@@ -646,7 +659,7 @@ def text_sample(
         check_file_name(Path(out), "--out")
         for path in (Path(out), sidecar_path(Path(out))):
             check_writable(path)
-        check_not_inputs([out, sidecar_path(Path(out))], [checkpoint])
+        check_not_inputs([out, sidecar_path(Path(out))], [_checkpoint_file(checkpoint, "text")])
     bundle = _load(checkpoint, device, "text")
     with stderr.status(f"sampling {num} line(s) from {bundle.path} on {device}"):
         if prefix is None:

@@ -51,7 +51,8 @@ class SplitResult:
     neg_log_length: float = 0.0  # sum -log p(T)
     nll_with_length: float = 0.0  # sum [-log p̂(x | T) - log p(T)]
     neg_elbo_with_length: float = 0.0  # sum [-ELBO - log p(T)]
-    # sequences whose length p(T) gives no mass (longer than its support): their -log p(T)
+    # sequences whose length p(T) gives no mass (beyond its support, or never seen by an
+    # unsmoothed histogram of an older text checkpoint): their -log p(T)
     # is inf, and so are the paper-normalised sums; the per-frame ones include them
     impossible_lengths: int = 0
 

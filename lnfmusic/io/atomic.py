@@ -59,7 +59,11 @@ def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
     path = Path(path)
     gone = []
     for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        pid = tmp.name[len(path.name) + 2 :].split(".", 1)[0]
+        # exactly PID.RANDOM.tmp after ".NAME." (mkstemp's RANDOM has no dot): the
+        # temporaries of a longer name, "NAME.7", hold more dots and are not ours
+        pid, *rest = tmp.name[len(path.name) + 2 :].split(".")
+        if len(rest) != 2:
+            continue
         if pid.isdigit() and not _running(int(pid)) and tmp.is_file():
             with contextlib.suppress(OSError):
                 tmp.unlink()

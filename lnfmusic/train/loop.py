@@ -37,6 +37,7 @@ from lnfmusic.data.length_prior import LengthPrior
 from lnfmusic.device import Processes, current_processes
 from lnfmusic.errors import LnfError, first_line
 from lnfmusic.evaluate.estimators import estimate_split
+from lnfmusic.io.atomic import make_folder
 from lnfmusic.progress import progress_bar
 from lnfmusic.train.run_files import METRICS, RunFiles, check_run_dir, finite_or_none
 from lnfmusic.train.schedule import kl_weight
@@ -190,7 +191,7 @@ class NonFiniteGuard:
         if self.in_a_row > self.limit:
             last = (
                 f"the last good checkpoint is {self.run.last}"
-                if self.run.last.exists()
+                if self.run.checkpointed
                 else "no checkpoint was written yet"
             )
             raise LnfError(
@@ -408,8 +409,8 @@ def fit(
         epochs: total number of epochs; overrides ``config.train.epochs`` (or the stored
             value when resuming).
         overwrite: a fresh run may replace an earlier run's files in ``run_dir`` (without
-            it, a folder holding ``best.pt``, ``last.pt``, ``config.json`` or a non-empty
-            ``metrics.jsonl`` is an error, raised before anything is written).
+            it, a folder holding ``best.pt``, ``last.pt`` or a non-empty ``metrics.jsonl``
+            is an error, raised before anything is written).
         on_start: called by the process that writes once the run is set up (every check
             passed, the model built and, when resuming, loaded) and before anything is
             written or trained: a caller's announcement never precedes a setup error.
@@ -451,6 +452,8 @@ def fit(
     if ckpt is not None:
         with _damaged(run.last):
             exact = state.load(ckpt, procs)
+    if procs.main and not resume:  # the last step that can fail: before the announcement
+        make_folder(run.dir)
     if on_start is not None and procs.main:
         on_start()
     if differences:
@@ -518,7 +521,12 @@ def fit(
                 raise LnfError(
                     f"the model's weights became non-finite in epoch {epoch + 1} "
                     f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); "
-                    f"{run.last.name} keeps the last good epoch — lower --lr or --clip",
+                    + (
+                        f"{run.last.name} keeps the last good epoch"
+                        if run.checkpointed
+                        else "no checkpoint was written"
+                    )
+                    + " — lower --lr or --clip",
                     run.dir,
                 )
             run.append_metrics(record)

@@ -4,6 +4,7 @@ metrics append."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -11,10 +12,10 @@ from typing import Any
 
 from rich.console import Console
 
-from lnfmusic.checkpoint import save_checkpoint
+from lnfmusic.checkpoint import save_checkpoint, write_checkpoint
 from lnfmusic.config import RunConfig
 from lnfmusic.errors import LnfError
-from lnfmusic.io.atomic import check_writable, make_folder, write_text_atomic
+from lnfmusic.io.atomic import atomic_path, check_writable, make_folder, write_text_atomic
 
 METRICS = "metrics.jsonl"
 # what a run leaves in its folder (a fresh run refuses to replace them unless told to)
@@ -22,15 +23,16 @@ RUN_FILES = ("best.pt", "last.pt", METRICS, "config.json")
 
 
 def previous_run(run_dir: str | Path) -> list[str]:
-    """The files of an earlier run in ``run_dir`` (an empty ``metrics.jsonl`` does not count:
-    it is what a run that never finished an epoch leaves)."""
+    """The files of an earlier run in ``run_dir``; none unless it has a checkpoint or a
+    metrics line (``config.json`` and an empty ``metrics.jsonl`` alone are what a run that
+    never finished an epoch leaves: nothing to resume, nothing to lose)."""
     folder = Path(run_dir)
     found = []
     for name in RUN_FILES:
         path = folder / name
         if path.is_file() and not (name == METRICS and path.stat().st_size == 0):
             found.append(name)
-    return found
+    return found if set(found) - {"config.json"} else []
 
 
 def check_run_dir(run_dir: str | Path, *, resume: bool, overwrite: bool = False) -> None:
@@ -69,6 +71,7 @@ class RunFiles:
         # files stay until this run saves its first epoch, then all of them are replaced
         self.replacing = False
         self._config: RunConfig | None = None
+        self._metrics = ""  # the first epoch's line, while replacing
         self.dir = Path(run_dir)
         self.last = self.dir / "last.pt"
         self.best = self.dir / "best.pt"
@@ -122,7 +125,7 @@ class RunFiles:
         if not self.write:
             return
         if self.replacing:  # the first epoch's line replaces the earlier run's metrics
-            write_text_atomic(self.metrics, json.dumps(record) + "\n")
+            self._metrics = json.dumps(record) + "\n"
             return
         try:
             with open(self.metrics, "a", encoding="utf-8") as f:
@@ -132,16 +135,37 @@ class RunFiles:
                 f"could not append the epoch's metrics ({e.strerror or e})", self.metrics
             ) from None
 
+    @property
+    def checkpointed(self) -> bool:
+        """Whether ``last.pt`` holds an epoch of this run (not of an earlier run that this
+        one has yet to replace)."""
+        return self.last.exists() and not self.replacing
+
     def save(self, state: dict[str, Any], best: bool) -> None:
         """``last.pt`` always, ``best.pt`` too when ``best``."""
         if not self.write:
             return
+        if self.replacing:
+            self._replace_earlier_run(state, best)
+            return
         if best:
             save_checkpoint(self.best, state)
         save_checkpoint(self.last, state)
-        if self.replacing:  # this run's first epoch is saved: the earlier run's files go
-            self.replacing = False
-            if not best:
-                self.best.unlink(missing_ok=True)
-            if self._config is not None:
-                self.write_config(self._config)
+
+    def _replace_earlier_run(self, state: dict[str, Any], best: bool) -> None:
+        """This run's first save over an earlier run: every new file is written in full before
+        any of the earlier run's is replaced, so that a full disk or a kill while writing leaves
+        the earlier run as it was. Then ``last.pt``, the config, the metrics and ``best.pt``
+        move into place (the earlier ``best.pt`` goes when this epoch is not a best)."""
+        texts = {self.metrics: self._metrics}
+        if self._config is not None:
+            texts[self.config] = json.dumps(self._config.to_dict(), indent=2) + "\n"
+        with contextlib.ExitStack() as moves:  # on leaving, each moves its file: last first
+            if best:
+                write_checkpoint(moves.enter_context(atomic_path(self.best)), state)
+            for path, text in texts.items():
+                moves.enter_context(atomic_path(path)).write_text(text, encoding="utf-8")
+            write_checkpoint(moves.enter_context(atomic_path(self.last)), state)
+        if not best:
+            self.best.unlink(missing_ok=True)
+        self.replacing = False

@@ -324,6 +324,29 @@ def test_a_test_length_never_seen_in_training_gives_a_finite_likelihood(root: Pa
     assert "p(T) > 0 for T in 1..25" in " ".join(result.stdout.split())  # stated
 
 
+def test_a_checkpoint_from_before_smoothing_keeps_its_numbers_and_counts_zero_p_t(
+    root: Path, tmp_path: Path
+) -> None:
+    """A text checkpoint written before issue 15 stores a plain histogram without its rule:
+    it keeps it (the test lines' length 17, never seen, has p(T) = 0 although it is inside
+    1..20), and the note counts those lines without calling them longer than the support."""
+    ckpt = load_checkpoint(root / "run/last.pt")
+    counts = np.bincount(np.asarray(TEXT_LENGTHS) - 1, minlength=max(TEXT_LENGTHS))
+    ckpt["dataset"]["length_prior"] = {
+        "probs": (counts / counts.sum()).tolist(),
+        "counts": counts.tolist(),
+    }
+    torch.save(ckpt, tmp_path / "old.pt")
+    result = CliRunner().invoke(
+        cli, ["evaluate", str(tmp_path / "old.pt"), "--device", "cpu", "--no-progress"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "inf" in result.stdout and "histogram over 1..20" in " ".join(result.stdout.split())
+    note = " ".join(result.stderr.split())
+    assert "note: 2 of the 2 test sequences" in note and "probability 0" in note, note
+    assert "longer" not in note
+
+
 @pytest.mark.parametrize(
     "edit,words",
     [
@@ -387,3 +410,34 @@ def test_a_full_disk_while_writing_the_evaluation_json_is_one_line(
     assert len(result.stderr.splitlines()) == 1, result.stderr
     assert "No space left on device" in result.stderr and "r.json" in result.stderr
     assert snapshot(root) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["sample", "--out", "{models}/default.pt"],
+        ["sample", "--checkpoint", "default", "--out", "{models}/default.pt"],
+        ["variations", PIECE, "--out", "{models}/default.pt"],
+        ["interpolate", PIECE, PIECE, "--out", "{root}/out/j_{{i}}.mid"]
+        + ["--concat", "{models}/default.pt"],
+        ["text-sample", "--out", "{models}/default-text.pt"],
+        ["text-sample", "--checkpoint", "default-text", "--out", "{models}/default-text.pt"],
+    ],
+    ids=["sample", "sample-named", "variations", "interpolate-concat", "text", "text-named"],
+)
+def test_an_output_onto_the_default_or_a_named_shipped_model_is_refused(
+    root: Path, tmp_path: Path, args: list[str]
+) -> None:
+    """The checkpoint read is the shipped default (no --checkpoint) or one named by its stem:
+    the outputs are checked against that file, not against the option's text."""
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(root / "music" / "last.pt", models / "default.pt")
+    shutil.copy(root / "run" / "last.pt", models / "default-text.pt")
+    before = snapshot(tmp_path)
+    args = [a.format(root=root, models=models) for a in args] + ["--device", "cpu"]
+    result = CliRunner().invoke(cli, args, env={"LNF_MODEL_DIR": str(models)})
+    assert result.exit_code == 1, result.output
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert "input of this command" in result.stderr and "default" in result.stderr
+    assert snapshot(tmp_path) == before

@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from lnfmusic.cli.main import cli
 from lnfmusic.cli.train_cmd import default_run_dir
+from lnfmusic.train.run_files import METRICS
 
 
 def test_default_run_dir_is_a_safe_name() -> None:
@@ -109,3 +110,28 @@ def test_resume_without_a_checkpoint_is_a_one_line_error(tmp_path: Path) -> None
     lines = result.output.strip().splitlines()
     assert "Traceback" not in result.output and len(lines) == 1  # checked before "resuming"
     assert lines[-1].startswith("error:") and "last.pt" in lines[-1]
+
+
+def test_a_run_interrupted_in_its_first_epoch_can_simply_be_started_again(
+    tmp_path: Path, one_thread, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C before the first save leaves config.json and an empty metrics.jsonl: nothing
+    to resume (no last.pt) and nothing to lose, so the same command starts the run again
+    instead of asking for --resume (which would fail) or --overwrite."""
+    from lnfmusic.train import loop
+
+    text = write_text_dataset(tmp_path / "lines.txt")
+    args = ["train", "--dataset", f"text:{text}", "--model", "lstm", "--preset", "tiny"]
+    args += ["--run-dir", str(tmp_path / "run"), "--no-progress", "--device", "cpu"]
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(loop, "train_epoch", interrupted)
+        first = CliRunner().invoke(cli, args)
+    assert first.exit_code == 130, first.output
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["config.json", METRICS]
+    again = CliRunner().invoke(cli, args)
+    assert again.exit_code == 0, again.output
+    assert (tmp_path / "run" / "last.pt").is_file()

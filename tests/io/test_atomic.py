@@ -86,6 +86,18 @@ def test_only_temporaries_of_ended_processes_are_removed(tmp_path: Path) -> None
     assert mine.exists() and other.exists()
 
 
+def test_a_live_writer_of_a_longer_name_keeps_its_temporary(tmp_path: Path) -> None:
+    """``x.json.99999999`` starts like ``x.json``: its live writer's temporary (this
+    process's) must not be read as one of ``x.json`` left by a process 99999999 that ended."""
+    other = tmp_path / f".x.json.99999999.{os.getpid()}.abcdefgh.tmp"
+    other.write_text("a live writer's")
+    assert remove_stale_temporaries(tmp_path / "x.json") == []
+    assert other.exists()
+    ended = tmp_path / ".x.json.99999999.abcdefgh.tmp"  # x.json's, of an ended process
+    ended.write_text("left")
+    assert remove_stale_temporaries(tmp_path / "x.json") == [ended]
+
+
 def test_an_output_that_is_an_input_of_the_same_call_is_refused(tmp_path: Path) -> None:
     from lnfmusic.errors import LnfError
     from lnfmusic.io.atomic import check_not_inputs

@@ -191,6 +191,52 @@ def test_real_samples(data_dir: Path, name: str) -> None:
     assert roll.sum(axis=1).max() <= (4 if name.startswith("jsb") else 9)
 
 
+def _pretty_midi_roll(path: Path, steps_per_beat: int) -> np.ndarray:
+    """The reading before issue 15 (pretty_midi's notes, rounded to steps as read_roll
+    does): a note-off ends every open note of its pitch."""
+    pm = pretty_midi.PrettyMIDI(str(path))
+
+    def to_step(seconds: float) -> int:
+        return math.floor(pm.time_to_tick(seconds) / pm.resolution * steps_per_beat + 0.5)
+
+    spans = [
+        (n.pitch - 21, to_step(n.start), max(to_step(n.end), to_step(n.start) + 1))
+        for inst in pm.instruments
+        if not inst.is_drum
+        for n in inst.notes
+    ]
+    roll = np.zeros((max(e for _, _, e in spans), 88), np.uint8)
+    for j, s, e in spans:
+        roll[s:e, j] = 1
+    return roll
+
+
+# the real samples whose chords restrike three pitches before their note-offs: the rows (by
+# steps per beat) where those pitches now sound on to the last note-off
+RESTRUCK = {
+    "nottingham_train_reels_simple_chords_32.mid": {1: [37], 2: [74, 75], 4: [148, 149, 150, 151]},
+    "nottingham_train_waltzes_simple_chords_1.mid": {
+        1: [99],
+        2: [198, 199],
+        4: [396, 397, 398, 399],
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("steps_per_beat", [1, 2, 4])
+def test_real_samples_read_as_pretty_midi_read_them_but_for_restruck_notes(
+    data_dir: Path, name: str, steps_per_beat: int
+) -> None:
+    path = data_dir / "midi_samples" / name
+    roll = midi_to_roll(path, steps_per_beat=steps_per_beat)
+    before = _pretty_midi_roll(path, steps_per_beat)
+    assert roll.shape == before.shape and (roll >= before).all()
+    changed = np.flatnonzero((roll != before).any(axis=1)).tolist()
+    assert changed == RESTRUCK.get(name, {}).get(steps_per_beat, [])
+    assert all((roll[r] != before[r]).sum() == 3 for r in changed)
+
+
 def test_real_sample_rewrite_roundtrip(data_dir: Path, tmp_path: Path) -> None:
     roll = midi_to_roll(data_dir / "midi_samples" / "jsb_chorales_train_2.mid", steps_per_beat=1)
     write_midi(roll, tmp_path / "again.mid", steps_per_beat=1, bpm=97.5)

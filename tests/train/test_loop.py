@@ -195,3 +195,30 @@ def test_a_training_step_reads_one_value_back_from_the_device(monkeypatch) -> No
     loss, sums = train_step(state, batch, 0.5, config.train)
     assert sums is not None and state.step == 1
     assert reads == ["__bool__"], reads
+
+
+def test_a_run_folder_that_cannot_be_made_fails_before_the_announcement(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """check_writable passes (root may write anywhere, /proc included) but mkdir fails: the
+    caller's announcement must not precede the error (one line on the CLI)."""
+    from lnfmusic.errors import LnfError
+
+    original = Path.mkdir
+
+    def refused(self, *args, **kwargs):
+        if self.name == "run":
+            raise PermissionError(13, "Permission denied")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", refused)
+    announced = []
+    with pytest.raises(LnfError, match="cannot create this folder"):
+        fit(
+            tiny_run("lstm", epochs=1),
+            synthetic_music(8, 4),
+            tmp_path / "run",
+            progress=False,
+            on_start=lambda: announced.append(1),
+        )
+    assert announced == []

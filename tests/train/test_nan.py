@@ -94,3 +94,26 @@ def test_weights_that_become_non_finite_never_replace_the_last_good_checkpoint(
     torch.save(ckpt, tmp_path / "nan.pt")
     with pytest.raises(LnfError, match=f"non-finite weights \\({name}"):
         load_model(tmp_path / "nan.pt")
+
+
+def test_an_overwriting_run_that_diverges_in_its_first_epoch_leaves_the_earlier_run(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error does not call the earlier run's last.pt this run's last good epoch."""
+    from lnfmusic.train import loop
+
+    data, run = synthetic_music(16, 4), tmp_path / "run"
+    fit(tiny_run("lstm", epochs=1), data, run, progress=False)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    original = loop.train_step
+
+    def diverging(state, *args, **kwargs):
+        out = original(state, *args, **kwargs)
+        with torch.no_grad():
+            next(state.model.parameters()).fill_(float("inf"))
+        return out
+
+    monkeypatch.setattr(loop, "train_step", diverging)
+    with pytest.raises(LnfError, match="non-finite in epoch 1 .*no checkpoint was written"):
+        fit(tiny_run("lstm", epochs=1), data, run, overwrite=True, progress=False)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before

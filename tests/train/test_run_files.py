@@ -52,6 +52,36 @@ def test_an_earlier_run_is_replaced_only_when_the_first_epoch_is_saved(
     assert run.metrics.read_text().count("\n") == 2 and not run.replacing
 
 
+@pytest.mark.parametrize("failing", [1, 2])
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_a_first_save_that_fails_leaves_the_earlier_run_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: int, error: type
+) -> None:
+    """A full disk (torch's RuntimeError) or a kill during either checkpoint of the first
+    save over an earlier run: no file of the earlier run is replaced or lost."""
+    earlier = RunFiles(tmp_path)
+    earlier.write_config(preset("tiny"))
+    earlier.append_metrics({"epoch": 1, "run": "earlier"})
+    earlier.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    run = RunFiles(tmp_path)
+    run.start_fresh(Console(file=io.StringIO()))
+    run.write_config(preset("small"))
+    run.append_metrics({"epoch": 1, "run": "new"})
+    calls, save = [], torch.save
+
+    def fails(obj, f, *args, **kwargs):
+        calls.append(f)
+        if len(calls) == failing:
+            raise error("[enforce fail at inline_container.cc] . 28")
+        return save(obj, f, *args, **kwargs)
+
+    monkeypatch.setattr(torch, "save", fails)
+    with pytest.raises((LnfError, KeyboardInterrupt)):
+        run.save({"model": {"w": torch.ones(1)}, "epoch": 1}, best=True)
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 def test_keep_metrics_upto_drops_later_and_broken_lines(tmp_path: Path) -> None:
     run = RunFiles(tmp_path)
     lines = [json.dumps({"epoch": e}) for e in (1, 2, 3)] + ["{not json", '{"no": "epoch"}']
@@ -100,13 +130,17 @@ def test_a_metrics_append_that_fails_is_a_one_line_error(
     assert str(run.metrics) in str(e.value) and "\n" not in str(e.value)
 
 
-@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl", "config.json"])
+@pytest.mark.parametrize("name", ["best.pt", "last.pt", "metrics.jsonl"])
 def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
     tmp_path: Path, name: str
 ) -> None:
     (tmp_path / name).write_text("x")
     assert previous_run(tmp_path) == [name]
-    with pytest.raises(LnfError, match=f"holds an earlier run \\({name}\\).*--overwrite"):
+    (tmp_path / "config.json").write_text("x")  # listed beside them
+    assert previous_run(tmp_path) == [name, "config.json"]
+    with pytest.raises(
+        LnfError, match=f"holds an earlier run \\({name}, config.json\\).*--overwrite"
+    ):
         check_run_dir(tmp_path, resume=False)
     check_run_dir(tmp_path, resume=False, overwrite=True)
     check_run_dir(tmp_path, resume=True) if name == "last.pt" else None
@@ -116,6 +150,8 @@ def test_a_fresh_run_refuses_a_folder_with_an_earlier_run_unless_overwriting(
 def test_empty_folders_empty_metrics_and_other_files_are_no_earlier_run(tmp_path: Path) -> None:
     check_run_dir(tmp_path / "missing", resume=False)
     (tmp_path / "metrics.jsonl").write_text("")
+    (tmp_path / "config.json").write_text("{}")  # a run stopped in its first epoch
+    assert previous_run(tmp_path) == []
     (tmp_path / "notes.txt").write_text("mine")
     check_run_dir(tmp_path, resume=False)
     with pytest.raises(LnfError, match="no last.pt"):
