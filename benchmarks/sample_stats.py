@@ -81,7 +81,7 @@ def measure(path: str, pieces: list[np.ndarray], num: int, seed: int) -> dict[st
 
 
 def table(data: dict[str, float], rows: list[dict[str, Any]]) -> str:
-    head = "| what | emission | notes/step | four-note steps | dissonant pairs | note length |"
+    head = "| what | emission | notes/step | four-note steps | clashing pairs | note length |"
     lines = [head, "|---|---|---|---|---|---|"]
 
     def line(name: str, emission: str, s: dict[str, float]) -> str:
