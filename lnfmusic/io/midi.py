@@ -403,13 +403,21 @@ def load_midi_folder(
     """Every ``.mid``/``.midi`` file under the folder ``path``, sub-folders included, as
     ``(name, (T, 88) roll, pitches dropped)``: the name is the path relative to ``path``
     (``/``-separated), and files are sorted by it; notes outside the piano are dropped
-    (:func:`read_roll`) and returned so that the caller can count them.
+    (:func:`read_roll`) and returned so that the caller can count them. Hidden files and
+    folders (``.name``) and macOS's ``__MACOSX`` resource folders are not MIDI and are
+    passed over.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise LnfError("no such folder of MIDI files", folder)
+
+    def wanted(p: Path) -> bool:
+        parts = p.relative_to(folder).parts
+        hidden = any(part.startswith(".") or part == "__MACOSX" for part in parts)
+        return not hidden and p.suffix.lower() in MIDI_SUFFIXES and p.is_file()
+
     files = sorted(
-        (p for p in folder.rglob("*") if p.suffix.lower() in MIDI_SUFFIXES and p.is_file()),
+        (p for p in folder.rglob("*") if wanted(p)),
         key=lambda p: p.relative_to(folder).as_posix(),
     )
     if not files:

@@ -550,6 +550,10 @@ def test_load_midi_folder_sorted_and_filtered(tmp_path: Path) -> None:
         write_midi(roll, tmp_path / name)
     (tmp_path / "notes.txt").write_text("not music")
     (tmp_path / "d.mid").mkdir()
+    # macOS leaves "._x.mid" resource files (not MIDI) in __MACOSX and beside the pieces
+    for junk in ("._a.mid", "__MACOSX/._b.mid", ".git/x.mid"):
+        (tmp_path / junk).parent.mkdir(exist_ok=True)
+        (tmp_path / junk).write_bytes(b"\x00\x05\x16\x07 not MIDI")
     items = load_midi_folder(tmp_path)
     assert [name for name, _, _ in items] == ["a.mid", "b.MIDI", "c.mid"]
     assert [int(r[1].argmax()) for _, r, _ in items] == [2, 5, 9]
