@@ -44,6 +44,7 @@ class SequenceDataset:
     Text: ``(T,)`` int64 ids; ``meta`` = ``{"vocab": [symbols...], "word_boundary": "_"|None,
     "notes": [...]}`` (``"<unk>"`` in the vocabulary marks the unknown-character id).
     ``notes`` (also ``meta["notes"]``) are remarks for the user, e.g. dropped sentences.
+    ``names`` (optional) names each sequence of a split, e.g. the MIDI file of a piece.
     """
 
     name: str
@@ -52,6 +53,7 @@ class SequenceDataset:
     meta: dict[str, Any]
     source: str
     notes: list[str] = field(default_factory=list)
+    names: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.meta.setdefault("notes", list(self.notes))
@@ -71,11 +73,14 @@ class SequenceDataset:
             for i, seq in enumerate(self.splits.get(split, [])):
                 if len(seq) > MAX_LENGTH:
                     what = "line" if self.kind == "text" else "piece"
+                    names = self.names.get(split)
+                    source = Path(self.source) / names[i] if names else self.source
+                    which = "" if names else f"{split} {what} {i + 1} "
                     raise LnfError(
-                        f"{split} {what} {i + 1} is {len(seq)} "
+                        f"{which}is {len(seq)} "
                         f"{'characters' if self.kind == 'text' else 'steps'} long; the models "
                         f"take at most {MAX_LENGTH} (split it into shorter {what}s)",
-                        self.source,
+                        source,
                     )
 
 
@@ -122,8 +127,10 @@ def _load_midi(spec: str) -> SequenceDataset:
     except LnfError as e:
         raise LnfError(e.message, folder) from None
     splits: dict[str, list[np.ndarray]] = {"train": [], "valid": [], "test": []}
-    for (_, roll, _), split in zip(items, split_of, strict=True):
+    names: dict[str, list[str]] = {"train": [], "valid": [], "test": []}
+    for (name, roll, _), split in zip(items, split_of, strict=True):
         splits[split].append(np.asarray(roll, dtype=np.uint8))
+        names[split].append(name)
     notes = []
     dropped = {name: len(pitches) for name, _, pitches in items if pitches}
     if dropped:
@@ -134,7 +141,7 @@ def _load_midi(spec: str) -> SequenceDataset:
             f"{len(items)} files (most in {worst}: {dropped[worst]})"
         )
     meta = music_meta(MIDI_STEPS_PER_BEAT)
-    return SequenceDataset(spec, "music", splits, meta, str(folder), notes)
+    return SequenceDataset(spec, "music", splits, meta, str(folder), notes, names)
 
 
 def load_dataset(spec: str, data_dir: str | os.PathLike[str] | None = None) -> SequenceDataset:

@@ -53,3 +53,24 @@ def test_unknown_spec_is_a_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(LnfError) as e:
         load_dataset("no-such-dataset", tmp_path)
     assert "\n" not in str(e.value) and "no-such-dataset" in str(e.value)
+
+
+def test_too_long_a_sequence_names_its_file_where_the_dataset_knows_it() -> None:
+    from lnfmusic.data.dataset import MAX_LENGTH, SequenceDataset
+
+    long, short = np.zeros((MAX_LENGTH + 1, 88), np.uint8), np.zeros((4, 88), np.uint8)
+    named = SequenceDataset(
+        "midi:x",
+        "music",
+        {"train": [short, long]},
+        {},
+        "/songs",
+        names={"train": ["a.mid", "b/c.mid"]},
+    )
+    with pytest.raises(LnfError) as e:
+        named.check_lengths()
+    assert e.value.message.startswith(f"is {MAX_LENGTH + 1} steps long")
+    assert str(e.value.path) == "/songs/b/c.mid"
+    text = SequenceDataset("t", "text", {"train": [np.zeros(MAX_LENGTH + 5, np.int64)]}, {}, "f")
+    with pytest.raises(LnfError, match="train line 1 is 10005 characters long"):
+        text.check_lengths()
