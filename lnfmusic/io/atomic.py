@@ -2,20 +2,26 @@
 
 The data goes to a hidden temporary file beside the target, ``.NAME.PID.XXXXXXXX.tmp``, that
 is moved into place when complete. A process killed mid-write (SIGKILL, power loss) leaves
-that file behind; the next write of the same target removes the temporaries of writers that
-no longer run (the process id in the name), so leftovers never pile up or get mistaken for
-the target."""
+that file behind; the first write of a later process into the same folder removes the
+temporaries of writers that no longer run (the process id in the name), so leftovers never
+pile up or get mistaken for a target. Each process sweeps a folder once, so writing many
+files into one folder stays linear in their number."""
 
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from lnfmusic.errors import LnfError
+
+# .NAME.PID.RANDOM.tmp: NAME may hold dots, mkstemp's RANDOM holds none, so the process id
+# is the second dotted field from the end
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.(?P<random>\w+)\.tmp")
+_SWEPT: set[str] = set()  # the folders this process has swept
 
 
 @contextlib.contextmanager
@@ -31,7 +37,10 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise LnfError("is a folder; give a file name to write", path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(path)
+        folder = os.path.realpath(path.parent)
+        if folder not in _SWEPT:
+            remove_stale_temporaries(folder)
+            _SWEPT.add(folder)
         fd, tmp = tempfile.mkstemp(
             prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
         )
@@ -52,19 +61,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def remove_stale_temporaries(path: str | os.PathLike[str]) -> list[Path]:
-    """Delete the temporary files that :func:`atomic_path` left beside ``path`` in processes
-    that have ended (killed during a write); those of live processes stay. Returns what was
-    deleted."""
-    path = Path(path)
+def remove_stale_temporaries(folder: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporary files that :func:`atomic_path` left in ``folder`` in processes
+    that have ended (killed during a write); those of live processes, and files not named
+    like a temporary, stay. Returns what was deleted."""
     gone = []
-    for tmp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        # exactly PID.RANDOM.tmp after ".NAME." (mkstemp's RANDOM has no dot): the
-        # temporaries of a longer name, "NAME.7", hold more dots and are not ours
-        pid, *rest = tmp.name[len(path.name) + 2 :].split(".")
-        if len(rest) != 2:
-            continue
-        if pid.isdigit() and not _running(int(pid)) and tmp.is_file():
+    for tmp in Path(folder).glob(".*.tmp"):
+        match = _TEMPORARY.fullmatch(tmp.name)
+        if match and not _running(int(match["pid"])) and tmp.is_file():
             with contextlib.suppress(OSError):
                 tmp.unlink()
                 gone.append(tmp)

@@ -66,24 +66,36 @@ def _killed_writer(target: Path) -> Path:
     return tmp
 
 
-def test_a_temporary_left_by_a_killed_writer_goes_at_the_next_write(tmp_path: Path) -> None:
+def _in_a_new_process(code: str, *args: str) -> None:
+    root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": root + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    subprocess.run([sys.executable, "-c", code, *args], check=True, env=env)
+
+
+def test_a_temporary_left_by_a_killed_writer_goes_at_the_next_process_write(
+    tmp_path: Path,
+) -> None:
     target = tmp_path / "last.pt"
     write_bytes_atomic(target, b"old")
     left = _killed_writer(target)
     assert target.read_bytes() == b"old"  # the kill never touched the target
-    write_bytes_atomic(target, b"new")
-    assert target.read_bytes() == b"new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"], left
+    # the next run (a new process) writing into the folder, whatever the file, sweeps it
+    _in_a_new_process(
+        "import sys; from lnfmusic.io.atomic import write_text_atomic as w; w(sys.argv[1], 'x')",
+        str(tmp_path / "metrics.jsonl"),
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt", "metrics.jsonl"], left
 
 
 def test_only_temporaries_of_ended_processes_are_removed(tmp_path: Path) -> None:
-    target = tmp_path / "x.json"
-    mine = tmp_path / f".x.json.{os.getpid()}.abc.tmp"
-    mine.write_text("a live writer's")
-    other = tmp_path / ".y.json.1.abc.tmp"  # another target's
-    other.write_text("y")
-    assert remove_stale_temporaries(target) == []
-    assert mine.exists() and other.exists()
+    mine = tmp_path / f".x.json.{os.getpid()}.abc.tmp"  # a live writer's (this process)
+    init = tmp_path / ".y.json.1.abc.tmp"  # process 1 always runs
+    plain = tmp_path / ".notes.tmp"  # not named like a temporary
+    ended = tmp_path / ".z.json.99999999.abc_12.tmp"
+    for p in (mine, init, plain, ended):
+        p.write_text("x")
+    assert remove_stale_temporaries(tmp_path) == [ended]
+    assert mine.exists() and init.exists() and plain.exists()
 
 
 def test_a_live_writer_of_a_longer_name_keeps_its_temporary(tmp_path: Path) -> None:
@@ -91,11 +103,23 @@ def test_a_live_writer_of_a_longer_name_keeps_its_temporary(tmp_path: Path) -> N
     process's) must not be read as one of ``x.json`` left by a process 99999999 that ended."""
     other = tmp_path / f".x.json.99999999.{os.getpid()}.abcdefgh.tmp"
     other.write_text("a live writer's")
-    assert remove_stale_temporaries(tmp_path / "x.json") == []
+    assert remove_stale_temporaries(tmp_path) == []
     assert other.exists()
     ended = tmp_path / ".x.json.99999999.abcdefgh.tmp"  # x.json's, of an ended process
     ended.write_text("left")
-    assert remove_stale_temporaries(tmp_path / "x.json") == [ended]
+    assert remove_stale_temporaries(tmp_path) == [ended]
+
+
+def test_a_process_sweeps_a_folder_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writing many files into one folder stays linear: one sweep per folder and process."""
+    import lnfmusic.io.atomic as atomic
+
+    sweeps = []
+    monkeypatch.setattr(atomic, "remove_stale_temporaries", sweeps.append)
+    for i in range(5):
+        write_text_atomic(tmp_path / f"{i}.json", "x")
+    write_text_atomic(tmp_path / "sub" / "a.json", "x")
+    assert sweeps == [os.path.realpath(tmp_path), os.path.realpath(tmp_path / "sub")]
 
 
 def test_an_output_that_is_an_input_of_the_same_call_is_refused(tmp_path: Path) -> None:
