@@ -139,10 +139,9 @@ def test_explicit_options_from_every_source(tmp_path: Path) -> None:
         ("model.num_layers=1000", ["num_layers", "at most 16"]),
         ("model.flow_layers=1000", ["flow_layers", "at most 64"]),
         ("train.max_sequences=18446744073709551616", ["max_sequences", "64 bits"]),
-        ("train.min_lr=0.5", ["min_lr", "at most train.lr"]),
     ],
 )
-def test_sizes_and_counts_have_upper_bounds_and_min_lr_is_at_most_lr(
+def test_sizes_and_counts_have_upper_bounds(
     item: str, words: list[str]
 ) -> None:
     with pytest.raises(LnfError) as info:

@@ -42,7 +42,8 @@ class PlateauSchedule:
             self.bad_epochs += 1
             self.since_best += 1
             if self.bad_epochs >= cfg.patience:
-                self.lr = max(self.lr / cfg.lr_decay, cfg.min_lr)
+                # never below min_lr, and never raised to it from below
+                self.lr = max(self.lr / cfg.lr_decay, min(cfg.min_lr, self.lr))
                 self.bad_epochs = 0
         return improved
 

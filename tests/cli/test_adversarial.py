@@ -132,7 +132,6 @@ CASES: list[tuple[str, list[str], list[str]]] = [
     ("set-lr-nan", [*TRAIN_INTO, "--set", "train.lr=nan"], ["lr"]),
     ("set-hidden-64", [*TRAIN_INTO, "--set", f"model.hidden_size={BIG}"], ["hidden_size"]),
     ("set-batch-float", [*TRAIN_INTO, "--set", "train.batch_size=1e300"], ["batch_size"]),
-    ("set-min-lr", [*TRAIN_INTO, "--set", "train.min_lr=0.5"], ["min_lr", "train.lr"]),
     ("set-no-equals", [*TRAIN_INTO, "--set", "train.lr"], ["train.lr", "KEY=VALUE"]),
     ("set-unknown", [*TRAIN_INTO, "--set", "train.nope=1"], ["nope"]),
     ("sample-temp-nan", [*SAMPLE, "--temperature", "nan"], ["--temperature"]),

@@ -52,6 +52,14 @@ def test_nan_validation_counts_as_no_improvement_and_never_crashes() -> None:
     assert PlateauSchedule(**s.state_dict()) == s
 
 
+def test_an_lr_below_min_lr_is_never_raised_to_it() -> None:
+    cfg = TrainConfig(lr=1e-6, patience=1, lr_decay=4.0, min_lr=1e-5)
+    s = PlateauSchedule(lr=1e-6)
+    for _ in range(3):
+        s.step(math.nan, annealed=True, cfg=cfg)
+    assert s.lr == 1e-6
+
+
 def test_early_stop_counts_annealed_epochs_since_the_best_across_lr_decays() -> None:
     cfg = TrainConfig(patience=2, early_stop=3)
     s = PlateauSchedule(lr=1e-3)
