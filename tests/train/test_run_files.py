@@ -27,15 +27,20 @@ def test_a_fresh_start_creates_empty_metrics(tmp_path: Path) -> None:
     assert run.metrics.read_text() == "" and quiet.file.getvalue() == "" and not run.replacing
 
 
+def _earlier_run(folder: Path) -> dict[str, bytes]:
+    """A finished one-epoch run in ``folder``; returns its files' contents."""
+    earlier = RunFiles(folder)
+    earlier.write_config(preset("tiny"))
+    earlier.append_metrics({"epoch": 1, "run": "earlier"})
+    earlier.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
 @pytest.mark.parametrize("first_is_best", [True, False])
 def test_an_earlier_run_is_replaced_only_when_the_first_epoch_is_saved(
     tmp_path: Path, first_is_best: bool
 ) -> None:
-    earlier = RunFiles(tmp_path)
-    earlier.write_config(preset("tiny"))
-    earlier.append_metrics({"epoch": 1, "run": "earlier"})
-    earlier.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = _earlier_run(tmp_path)
     run = RunFiles(tmp_path)
     console = Console(file=io.StringIO(), width=300)
     run.start_fresh(console)
@@ -59,11 +64,7 @@ def test_a_first_save_that_fails_leaves_the_earlier_run_as_it_was(
 ) -> None:
     """A full disk (torch's RuntimeError) or a kill during either checkpoint of the first
     save over an earlier run: no file of the earlier run is replaced or lost."""
-    earlier = RunFiles(tmp_path)
-    earlier.write_config(preset("tiny"))
-    earlier.append_metrics({"epoch": 1, "run": "earlier"})
-    earlier.save({"model": {"w": torch.zeros(1)}, "epoch": 1}, best=True)
-    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    before = _earlier_run(tmp_path)
     run = RunFiles(tmp_path)
     run.start_fresh(Console(file=io.StringIO()))
     run.write_config(preset("small"))
