@@ -106,12 +106,19 @@ def test_default_text_model_evaluates_to_its_card_numbers(data_dir: Path) -> Non
         assert f"{metrics[key]:.3f}" in card, (key, metrics[key])
 
 
-MUSIC_MODELS = ["default.pt", "jsb-af-scf-small.pt", "jsb-af-af-small.pt"]
+MUSIC_MODELS = [
+    ("default.pt", "jsb"),
+    ("jsb-af-scf-small.pt", "jsb"),
+    ("jsb-af-af-small.pt", "jsb"),
+    ("nottingham.pt", "nottingham"),
+]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", MUSIC_MODELS)
-def test_music_models_evaluate_to_their_card_numbers(name: str, data_dir: Path) -> None:
+@pytest.mark.parametrize(("name", "dataset"), MUSIC_MODELS)
+def test_music_models_evaluate_to_their_card_numbers(
+    name: str, dataset: str, data_dir: Path
+) -> None:
     """The card's row of ``name`` holds its four test numbers (S = 50, seed 0)."""
     card = (MODELS / "README.md").read_text(encoding="utf-8")
     row = next(
@@ -120,7 +127,7 @@ def test_music_models_evaluate_to_their_card_numbers(name: str, data_dir: Path) 
         if line.startswith(f"| `{name}` | ") and line.count("|") == 6
     )
     bundle = load_model(MODELS / name)
-    result = evaluate_checkpoint(bundle, load_dataset("jsb", data_dir), EvalConfig())
+    result = evaluate_checkpoint(bundle, load_dataset(dataset, data_dir), EvalConfig())
     metrics = result.splits["test"].metrics()
     for key in ("nll_paper", "nll_frame", "neg_elbo_paper", "neg_elbo_frame"):
         assert f" {metrics[key]:.3f} " in row, (key, metrics[key], row)
