@@ -43,22 +43,16 @@ from lnfmusic.errors import LnfError
 from lnfmusic.evaluate.texture import texture
 from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.model.base import LatentSequenceModel
-from lnfmusic.sample import sample_music
+from lnfmusic.sample import sample_music, variations
 
 
 def reconstructions(bundle, pieces: list[np.ndarray], seed: int) -> list[np.ndarray]:
-    """x drawn from p(x | z) with z drawn from q(z | x), one piece at a time."""
-    model = bundle.model
-    model.eval()
-    out = []
-    with torch.no_grad():
-        for i, roll in enumerate(pieces):
-            g = torch.Generator().manual_seed(seed + i)
-            x = torch.as_tensor(roll)[None]
-            lengths = torch.tensor([len(roll)])
-            z = model.encode(x, lengths, 1.0, g)
-            out.append(model.decode(z, lengths, None, g)[0].numpy())
-    return out
+    """Piece ``i`` decoded from z drawn from q(z | x) (seed ``seed + i``): a variation at
+    temperature 1 (:func:`lnfmusic.sample.variations`)."""
+    return [
+        variations(bundle, roll, SampleConfig(num=1, temperature=1.0, seed=seed + i))[0]
+        for i, roll in enumerate(pieces)
+    ]
 
 
 def measure(path: str, pieces: list[np.ndarray], num: int, seed: int) -> dict[str, Any]:

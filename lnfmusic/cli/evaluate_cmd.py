@@ -71,7 +71,6 @@ def evaluate(
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
-    from lnfmusic.evaluate.runner import check_compatible
     from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
     from lnfmusic.sample import resolve_checkpoint, shipped_models
 
@@ -108,9 +107,8 @@ def evaluate(
                     raise LnfError(f"cannot evaluate {path}: {e}") from None
                 skipped.append(f"{path.name} ({name})")
                 continue
-        # before any output; no "evaluating ..." line either (the progress bar says it), so
-        # that a failure is the only line on stderr
-        check_compatible(bundle, datasets[name], config.splits)
+        # no "evaluating ..." line (the progress bar says it): evaluate_checkpoint checks the
+        # data before any work or output, so that a failure is the only line on stderr
         result = evaluate_checkpoint(
             bundle, datasets[name], config, progress=not no_progress, console=stderr
         )
