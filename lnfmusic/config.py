@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,12 +170,56 @@ def _sizes(config: ModelConfig, **values: Any) -> None:
             setattr(config, key, value)
 
 
-def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunConfig:
+# The small preset's music schedules: (epochs, KL-free epochs, KL-ramp epochs, lr patience).
+# JSB's were chosen on its validation ELBO (AF/SCF; results/jsb_small_cpu.md): a long KL-free
+# start (7.64 with KL ~0 for 10 epochs then a 10-epoch ramp, 7.28 with the paper's 20 + 15,
+# 7.18 with 40 + 30, 7.28 with 60 + 40); patience 3 decayed the lr to its floor within ~12
+# epochs of annealing (a noisy curve), so 10. The other sets keep JSB's schedule in
+# *updates* at batch 8 (a KL-free start of ~1,100 updates, a ramp of ~900), since their
+# sizes differ (training pieces: JSB 229, Nottingham 694, MuseData 524, Piano-midi 87);
+# epochs and patience were then sized so that each run fits ~1.5 h on one core
+# (results/table3_cpu.md has the runs and their validation curves).
+SMALL_MUSIC_SCHEDULES: dict[str, tuple[int, float, float, int]] = {
+    "jsb": (200, 40, 30, 10),  # 29 updates per epoch
+    "nottingham": (80, 13, 10, 4),  # 87
+    "musedata": (120, 17, 14, 4),  # 66
+    "piano-midi": (300, 100, 80, 10),  # 11
+}
+KL_FREE_UPDATES, KL_RAMP_UPDATES, TOTAL_UPDATES, PATIENCE_UPDATES = 1_100, 900, 6_000, 300
+
+
+def small_music_schedule(
+    dataset: str | None, train_sequences: int | None, batch_size: int
+) -> tuple[int, float, float, int]:
+    """(epochs, KL-free epochs, KL-ramp epochs, patience) of the small preset for a music
+    set: the table above for the named sets; for any other set with ``train_sequences``
+    pieces, the same numbers of updates at ``batch_size`` (at least JSB's epochs when a
+    set is as large as JSB or larger: JSB's schedule when nothing is known)."""
+    if dataset in SMALL_MUSIC_SCHEDULES:
+        return SMALL_MUSIC_SCHEDULES[dataset]
+    if not train_sequences:
+        return SMALL_MUSIC_SCHEDULES["jsb"]
+    per_epoch = math.ceil(train_sequences / batch_size)
+    kl_zero = max(1, round(KL_FREE_UPDATES / per_epoch))
+    kl_ramp = max(1, round(KL_RAMP_UPDATES / per_epoch))
+    epochs = max(kl_zero + kl_ramp + 10, math.ceil(TOTAL_UPDATES / per_epoch))
+    return epochs, kl_zero, kl_ramp, max(3, round(PATIENCE_UPDATES / per_epoch))
+
+
+def preset(
+    name: str,
+    dataset_kind: str = "music",
+    model: str = "af-af",
+    dataset: str | None = None,
+    train_sequences: int | None = None,
+) -> RunConfig:
     """The named preset for a kind of data (``"music"`` or ``"text"``) and ``--model`` name.
 
     - ``paper``: the sizes and schedules of LNF (all sizes 500, H=50, 5 flow layers; 3 for
       IAF/SCF on text; text: 10 ELBO samples, KL 4+10 epochs; music: 20+15 epochs).
-    - ``small``: fits a 2-core CPU (a JSB run in well under an hour).
+    - ``small``: fits a 2-core CPU (a JSB run in well under an hour). Music schedules
+      depend on the ``dataset`` (:func:`small_music_schedule`; ``train_sequences`` sizes
+      those of sets not named there).
     - ``tiny``: seconds; for tests and smoke runs.
     """
     if name not in PRESETS:
@@ -200,12 +245,11 @@ def preset(name: str, dataset_kind: str = "music", model: str = "af-af") -> RunC
         if text:
             t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs = 10, 1, 3
         else:
-            # Chosen on JSB validation ELBO (AF/SCF; results/jsb_small_cpu.md): a long KL-free
-            # start (7.64 with KL 0 for 10 epochs then a 10-epoch ramp, 7.28 with the paper's
-            # 20 + 15, 7.18 with 40 + 30, 7.28 with 60 + 40), then weight decay against
-            # overfitting (7.15 at 1e-5, 6.97 at 3e-5; AF/AF worse at 1e-4). Patience 3 decayed
-            # the lr to its floor within ~12 epochs of annealing (a noisy curve), so 10.
-            t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience = 200, 40, 30, 10
+            # weight decay against overfitting, chosen on JSB validation ELBO (AF/SCF; 7.15
+            # at 1e-5, 6.97 at 3e-5; AF/AF worse at 1e-4; results/jsb_small_cpu.md)
+            t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience = small_music_schedule(
+                dataset, train_sequences, t.batch_size
+            )
             t.weight_decay = 3e-5
     else:  # tiny
         _sizes(m, latent_dim=4, embed_dim=16, hidden_size=16, flow_hidden=16)
@@ -326,12 +370,15 @@ def resolve_config(
     config_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     assignments: Iterable[str] = (),
+    dataset: str | None = None,
+    train_sequences: int | None = None,
 ) -> RunConfig:
-    """preset < TOML config file < ``overrides`` (``{"model.NAME" | "train.NAME": value}``;
-    ``None`` values are not given) < ``assignments`` (``key=value`` strings); validated as a
-    whole (checks across fields too), so that a bad combination fails before any file is
-    written."""
-    config = preset(preset_name, dataset_kind, model)
+    """preset (for ``dataset``, of ``train_sequences`` training sequences: see
+    :func:`preset`) < TOML config file < ``overrides`` (``{"model.NAME" | "train.NAME":
+    value}``; ``None`` values are not given) < ``assignments`` (``key=value`` strings);
+    validated as a whole (checks across fields too), so that a bad combination fails before
+    any file is written."""
+    config = preset(preset_name, dataset_kind, model, dataset, train_sequences)
     config.model.data_kind = dataset_kind
     if config_file is not None:
         apply_toml(config, config_file)

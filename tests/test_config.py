@@ -3,11 +3,13 @@ values, old config dicts upgraded, and the validation layer."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
 
 from lnfmusic.config import (
+    SMALL_MUSIC_SCHEDULES,
     EvalConfig,
     RunConfig,
     SampleConfig,
@@ -84,6 +86,40 @@ def test_presets_take_the_sizes_each_family_has() -> None:
     assert preset("paper", "music", "iaf-scf").model.flow_layers == 5
 
 
+def test_small_music_schedules_follow_the_dataset() -> None:
+    def schedule(config: RunConfig) -> tuple:
+        t = config.train
+        return t.epochs, t.kl_zero_epochs, t.kl_ramp_epochs, t.patience
+
+    # JSB's tuned schedule is the default, with or without a dataset name
+    assert schedule(preset("small")) == (200, 40, 30, 10)
+    assert schedule(preset("small", "music", "af-scf", "jsb", 229)) == (200, 40, 30, 10)
+    for name, expected in SMALL_MUSIC_SCHEDULES.items():
+        assert schedule(preset("small", "music", "af-scf", name, 1)) == expected
+    # the named sets keep the KL-free start near 1,100 updates and the ramp near 900
+    sizes = {"jsb": 229, "nottingham": 694, "musedata": 524, "piano-midi": 87}
+    for name, (_, kl_zero, ramp, _) in SMALL_MUSIC_SCHEDULES.items():
+        per_epoch = math.ceil(sizes[name] / 8)
+        assert abs(kl_zero * per_epoch - 1_100) < 100 and abs(ramp * per_epoch - 900) < 100
+    # an unnamed set is sized by its number of pieces: 20 pieces -> 3 updates per epoch
+    assert schedule(preset("small", "music", "af-scf", "midi:x", 20)) == (2000, 367, 300, 100)
+    # a large one never ends its KL phases before the last epoch
+    epochs, kl_zero, ramp, patience = schedule(preset("small", "music", "af-af", "midi:y", 9000))
+    assert (kl_zero, ramp, patience) == (1, 1, 3) and epochs >= kl_zero + ramp + 10
+    # text and the other presets do not depend on the dataset
+    assert schedule(preset("small", "text", "af-scf", "ptb", 41740)) == schedule(
+        preset("small", "text", "af-scf")
+    )
+    assert schedule(preset("tiny", "music", "af-scf", "musedata", 524)) == schedule(preset("tiny"))
+
+
+def test_resolve_config_applies_flags_over_the_dataset_schedule() -> None:
+    config = resolve_config(
+        "music", "af-scf", "small", overrides={"train.epochs": 7}, dataset="nottingham"
+    )
+    assert (config.train.epochs, config.train.kl_zero_epochs) == (7, 13)
+
+
 def test_unknown_preset_and_model_are_one_line_errors() -> None:
     with pytest.raises(LnfError, match="preset"):
         preset("huge")
@@ -141,9 +177,7 @@ def test_explicit_options_from_every_source(tmp_path: Path) -> None:
         ("train.max_sequences=18446744073709551616", ["max_sequences", "64 bits"]),
     ],
 )
-def test_sizes_and_counts_have_upper_bounds(
-    item: str, words: list[str]
-) -> None:
+def test_sizes_and_counts_have_upper_bounds(item: str, words: list[str]) -> None:
     with pytest.raises(LnfError) as info:
         resolve_config("music", "af-af", "tiny", assignments=[item])
     assert all(w in str(info.value) for w in words), str(info.value)

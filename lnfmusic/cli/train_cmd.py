@@ -158,7 +158,16 @@ def train(
     data = load_dataset(dataset, data_dir)
     check_trainable(data)
     overrides = {".".join(split_param(k)): v for k, v in given.items()}
-    config = resolve_config(data.kind, model, preset_name, config_file, overrides, assignments)
+    config = resolve_config(
+        data.kind,
+        model,
+        preset_name,
+        config_file,
+        overrides,
+        assignments,
+        dataset=data.name,
+        train_sequences=len(data.splits["train"]),
+    )
     run_dir = run_dir or default_run_dir(dataset, model, preset_name)
     check_run_dir(run_dir, resume=resume, overwrite=overwrite)  # before anything is written
     procs, device = start_processes(device, threads)
