@@ -66,11 +66,21 @@ def evaluate(
     music a third column, "IS-NLL per note", divides by the number of sounding notes
     instead (nats per sounding note; not comparable with the papers). Exact models (the
     LSTM) need no samples. Several checkpoints also give one grid (rows = models, columns =
-    datasets) beside the paper's numbers.
+    datasets) beside the paper's numbers. Music models are also set against the
+    independent-Bernoulli floor of their dataset (per-frame: every key on with its own
+    training-set frequency, independently).
     """
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
-    from lnfmusic.evaluate import evaluate_checkpoint, grid_table, result_table, results_json
+    from lnfmusic.evaluate import (
+        bernoulli_floor,
+        evaluate_checkpoint,
+        floor_table,
+        grid_table,
+        result_table,
+        results_json,
+    )
+    from lnfmusic.evaluate.reference import DATASET_COLUMNS
     from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
     from lnfmusic.sample import resolve_checkpoint, shipped_models
 
@@ -132,9 +142,21 @@ def evaluate(
         )
     if skipped:
         stderr.print("skipped (dataset not present): " + ", ".join(skipped), soft_wrap=True)
-    if len(results) > 1:
-        for split in config.splits:
+    floors = {  # split -> grid column -> the independent-Bernoulli floor
+        split: {
+            DATASET_COLUMNS.get(name, name): bernoulli_floor(
+                data.splits["train"], data.splits[split]
+            )
+            for name, data in datasets.items()
+            if data.kind == "music" and any(r.dataset == name for r in results)
+        }
+        for split in config.splits
+    }
+    for split in config.splits:
+        if len(results) > 1:
             out.print(grid_table(results, split))
+        if floors[split]:
+            out.print(floor_table(results, floors[split], split))
     if json_path is not None:
-        write_text_atomic(json_path, results_json(results, list(config.splits)))
+        write_text_atomic(json_path, results_json(results, list(config.splits), floors))
         stderr.print(f"wrote {json_path}")

@@ -62,8 +62,11 @@ def result_table(result: EvalResult) -> Table:
     return table
 
 
-def grid_rows(results: Sequence[EvalResult], split: str = "test") -> dict[str, dict[str, float]]:
-    """Our rows of the grid: ``label -> column -> paper-comparable IS-NLL`` on ``split``."""
+def grid_rows(
+    results: Sequence[EvalResult], split: str = "test", metric: str = "nll_paper"
+) -> dict[str, dict[str, float]]:
+    """Our rows of the grid: ``label -> column -> metric`` on ``split`` (default the
+    paper-comparable IS-NLL; a key of :meth:`SplitResult.metrics`)."""
     rows: dict[str, dict[str, float]] = {}
     for r in results:
         if split not in r.splits:
@@ -72,7 +75,7 @@ def grid_rows(results: Sequence[EvalResult], split: str = "test") -> dict[str, d
         label = r.label
         if column in rows.get(label, {}):  # two checkpoints of one model on one dataset
             label = f"{label} [{r.checkpoint}]"
-        rows.setdefault(label, {})[column] = r.splits[split].metrics()["nll_paper"]
+        rows.setdefault(label, {})[column] = r.splits[split].metrics()[metric]
     return rows
 
 
@@ -105,13 +108,66 @@ def grid_table(
     return table
 
 
-def results_json(results: Sequence[EvalResult], splits: str | Sequence[str] = "test") -> str:
+FLOOR_ROW = "independent Bernoulli floor"
+
+
+def floor_table(
+    results: Sequence[EvalResult], floors: dict[str, float], split: str = "test"
+) -> Table:
+    """Music only, per-frame IS-NLL (nats per step): the independent-Bernoulli floor of each
+    dataset column (``floors``, :func:`~lnfmusic.evaluate.floor.bernoulli_floor` on
+    ``split``) first, then our rows, each with the share of the floor's NLL it removes."""
+    ours = {
+        label: row
+        for label, row in grid_rows(results, split, "nll_frame").items()
+        if any(c in floors for c in row)
+    }
+    columns = [c for c in DATASET_COLUMNS.values() if c in floors]
+    columns += sorted(set(floors) - set(columns))
+    table = Table(
+        title=f"Per-frame IS-NLL on {split} against the independent-Bernoulli floor",
+        caption=(
+            "nats per step (a step = the 88 keys at one instant), sum -log p(x|T) / sum T; "
+            "floor: each key on with its own training-set frequency, independently of the "
+            "others and of time; (x%) = share of the floor's NLL the model removes"
+        ),
+        min_width=72,
+    )
+    table.add_column("model")
+    for c in columns:
+        table.add_column(c, justify="right")
+    table.add_row(FLOOR_ROW, *(_fmt(floors[c]) for c in columns), style="dim")
+    table.add_section()
+    for name, row in ours.items():
+        cells = [
+            f"{_fmt(row[c])} ({1 - row[c] / floors[c]:.0%})" if c in row else "-" for c in columns
+        ]
+        table.add_row(name, *cells)
+    return table
+
+
+def results_json(
+    results: Sequence[EvalResult],
+    splits: str | Sequence[str] = "test",
+    floors: dict[str, dict[str, float]] | None = None,
+) -> str:
     """The same numbers as the tables, as JSON text: every result, our grid rows per split
-    (``grid.splits[split][row][column]``, paper-comparable IS-NLL) and the paper's rows."""
+    (``grid.splits[split][row][column]``, paper-comparable IS-NLL), the paper's rows and,
+    given ``floors`` (``split -> column -> nats``), the independent-Bernoulli floors with
+    our per-frame rows (``floor.splits[split]``)."""
     splits = [splits] if isinstance(splits, str) else list(splits)
-    doc = {
+    doc: dict = {
         "results": [r.to_dict() for r in results],
         "grid": {"normalisation": "paper", "splits": {s: grid_rows(results, s) for s in splits}},
         "reference": reference_table(),
     }
+    if floors:
+        doc["floor"] = {
+            "normalisation": "per-frame",
+            "splits": {
+                s: {FLOOR_ROW: floors[s], **grid_rows(results, s, "nll_frame")}
+                for s in splits
+                if s in floors
+            },
+        }
     return json.dumps(doc, indent=2, allow_nan=True) + "\n"
