@@ -38,6 +38,14 @@ def _eval_option(name: str, flag: str | None = None):
     default=None,
     help="Also write the numbers as JSON to this file.",
 )
+@click.option(
+    "--from-json",
+    "from_json",
+    type=click.Path(path_type=Path, dir_okay=False),
+    multiple=True,
+    help="Evaluate nothing: print the grid of earlier evaluations, from files written by "
+    "--json (repeat for several).",
+)
 @data_dir_option
 @device_option
 @click.option("--no-progress", is_flag=True, help="No progress bar.")
@@ -50,6 +58,7 @@ def evaluate(
     max_elements: int,
     seed: int,
     json_path: Path | None,
+    from_json: tuple[Path, ...],
     data_dir: Path | None,
     device: str,
     no_progress: bool,
@@ -68,20 +77,13 @@ def evaluate(
     LSTM) need no samples. Several checkpoints also give one grid (rows = models, columns =
     datasets) beside the paper's numbers. Music models are also set against the
     independent-Bernoulli floor of their dataset (per-frame: every key on with its own
-    training-set frequency, independently).
+    training-set frequency, independently). --from-json prints the grid of earlier
+    evaluations (their --json files) without evaluating again.
     """
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
-    from lnfmusic.evaluate import (
-        bernoulli_floor,
-        evaluate_checkpoint,
-        floor_table,
-        grid_table,
-        result_table,
-        results_json,
-    )
-    from lnfmusic.evaluate.reference import DATASET_COLUMNS
-    from lnfmusic.io.atomic import check_not_inputs, check_writable, write_text_atomic
+    from lnfmusic.evaluate import evaluate_checkpoint, result_table
+    from lnfmusic.io.atomic import check_not_inputs, check_writable
     from lnfmusic.sample import resolve_checkpoint, shipped_models
 
     out = stdout if stdout.is_terminal else Console(highlight=False, width=200)
@@ -94,6 +96,11 @@ def evaluate(
         seed=seed,
     )
     config.validate()
+    if from_json:
+        if checkpoints:
+            raise LnfError("give CHECKPOINTS or --from-json, not both")
+        _print_grids(from_json, config.splits, json_path, data_dir, out)
+        return
     shipped = not checkpoints
     paths = (
         shipped_models()
@@ -142,7 +149,17 @@ def evaluate(
         )
     if skipped:
         stderr.print("skipped (dataset not present): " + ", ".join(skipped), soft_wrap=True)
-    floors = {  # split -> grid column -> the independent-Bernoulli floor
+    floors = _floors(results, datasets, config.splits)
+    _write_grids(results, floors, config.splits, json_path, out, always=False)
+
+
+def _floors(results, datasets: dict, splits: tuple[str, ...]) -> dict[str, dict[str, float]]:
+    """``split -> grid column -> the independent-Bernoulli floor`` of the music datasets
+    in ``datasets`` that some result is on."""
+    from lnfmusic.evaluate import bernoulli_floor
+    from lnfmusic.evaluate.reference import DATASET_COLUMNS
+
+    return {
         split: {
             DATASET_COLUMNS.get(name, name): bernoulli_floor(
                 data.splits["train"], data.splits[split]
@@ -150,13 +167,58 @@ def evaluate(
             for name, data in datasets.items()
             if data.kind == "music" and any(r.dataset == name for r in results)
         }
-        for split in config.splits
+        for split in splits
     }
-    for split in config.splits:
-        if len(results) > 1:
+
+
+def _write_grids(results, floors, splits, json_path: Path | None, out, always: bool) -> None:
+    """The grid (when several results, or ``always``) and the floor table per split; the
+    JSON."""
+    from lnfmusic.evaluate import floor_table, grid_table, results_json
+    from lnfmusic.io.atomic import write_text_atomic
+
+    for split in splits:
+        if always or len(results) > 1:
             out.print(grid_table(results, split))
-        if floors[split]:
+        if floors.get(split):
             out.print(floor_table(results, floors[split], split))
     if json_path is not None:
-        write_text_atomic(json_path, results_json(results, list(config.splits), floors))
+        write_text_atomic(json_path, results_json(results, list(splits), floors))
         stderr.print(f"wrote {json_path}")
+
+
+def _print_grids(
+    files: tuple[Path, ...],
+    splits: tuple[str, ...],
+    json_path: Path | None,
+    data_dir: Path | None,
+    out,
+) -> None:
+    """``--from-json``: the results of earlier ``--json`` files, their grids and floors
+    (computed from the data where it is present, else as the files stored them)."""
+    from lnfmusic.data.dataset import load_dataset
+    from lnfmusic.evaluate import read_results_json
+    from lnfmusic.io.atomic import check_not_inputs, check_writable
+
+    if json_path is not None:
+        check_writable(json_path)
+        check_not_inputs([json_path], list(files))
+    results, stored = [], {}
+    for path in files:
+        found, floors = read_results_json(path)
+        results += found
+        for split, row in floors.items():
+            stored.setdefault(split, {}).update(row)
+    datasets = {}
+    for name in dict.fromkeys(r.dataset for r in results if r.kind == "music"):
+        try:
+            datasets[name] = load_dataset(name, data_dir)
+        except LnfError:
+            pass  # not present here: the stored floor, if any
+    floors = _floors(results, datasets, splits)
+    for split in splits:
+        floors[split] = {**stored.get(split, {}), **floors[split]}
+    missing = [s for s in splits if not any(s in r.splits for r in results)]
+    if missing:
+        raise LnfError(f"--from-json: no result in the files has the {missing[0]} split")
+    _write_grids(results, floors, splits, json_path, out, always=True)

@@ -15,6 +15,7 @@ from lnfmusic.evaluate.tables import (
     floor_table,
     grid_rows,
     grid_table,
+    read_results_json,
     result_table,
     results_json,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "floor_table",
     "grid_rows",
     "grid_table",
+    "read_results_json",
     "reference_table",
     "result_table",
     "results_json",

@@ -172,8 +172,38 @@ class SplitResult:
                 "neg_recon": self.neg_recon,
                 "kl": self.kl,
                 "neg_log_length": self.neg_log_length,
+                "nll_with_length": self.nll_with_length,
+                "neg_elbo_with_length": self.neg_elbo_with_length,
             },
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> SplitResult:
+        """Rebuild from :meth:`to_dict` (raises ``KeyError``/``ValueError``/``TypeError`` on
+        anything else). JSON written before the ``*_with_length`` sums were stored gets them
+        as ``nll + neg_log_length`` (equal up to float rounding)."""
+        sums = d["sums_nats"]
+
+        def count(value: Any) -> int | None:
+            return None if value == "exact" else int(value)
+
+        r = cls(
+            split=str(d["split"]),
+            kind="text" if d["unit"] == "bpc" else "music",
+            samples=count(d["samples"]),
+            elbo_samples=count(d["elbo_samples"]),
+            num_sequences=int(d["num_sequences"]),
+            num_steps=int(d["num_steps"]),
+            num_notes=int(d.get("num_notes", 0)),
+            impossible_lengths=int(d.get("impossible_lengths", 0)),
+        )
+        for key in ("nll", "neg_elbo", "neg_recon", "kl", "neg_log_length"):
+            setattr(r, key, float(sums[key]))
+        r.nll_with_length = float(sums.get("nll_with_length", r.nll + r.neg_log_length))
+        r.neg_elbo_with_length = float(
+            sums.get("neg_elbo_with_length", r.neg_elbo + r.neg_log_length)
+        )
+        return r
 
 
 @dataclass
@@ -207,3 +237,19 @@ class EvalResult:
             "length_model": self.length_model,
             "splits": {name: r.to_dict() for name, r in self.splits.items()},
         }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> EvalResult:
+        """Rebuild from :meth:`to_dict` (one entry of ``lnf evaluate --json``'s
+        ``results``); raises ``KeyError``/``ValueError``/``TypeError`` on anything else."""
+        return cls(
+            checkpoint=str(d["checkpoint"]),
+            dataset=str(d["dataset"]),
+            kind=str(d["kind"]),
+            model=str(d["model"]),
+            preset=str(d["preset"]),
+            seed=int(d["seed"]),
+            variant=str(d.get("variant", "")),
+            length_model=str(d.get("length_model", "")),
+            splits={k: SplitResult.from_dict(v) for k, v in d["splits"].items()},
+        )

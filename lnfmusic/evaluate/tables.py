@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Sequence
 
 from rich.table import Table
 
+from lnfmusic.errors import LnfError
 from lnfmusic.evaluate.reference import DATASET_COLUMNS, reference_table
 from lnfmusic.evaluate.results import EvalResult
 
@@ -171,3 +173,29 @@ def results_json(
             },
         }
     return json.dumps(doc, indent=2, allow_nan=True) + "\n"
+
+
+def read_results_json(
+    path: str | os.PathLike[str],
+) -> tuple[list[EvalResult], dict[str, dict[str, float]]]:
+    """The results of a file that :func:`results_json` wrote (``lnf evaluate --json``) and
+    its independent-Bernoulli floors (``split -> column -> nats``; empty if it has none).
+    Anything else is an :class:`LnfError` naming the file."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except OSError as e:
+        raise LnfError(f"cannot read {path}: {e.strerror or e}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise LnfError(f"{path} is not JSON: {e}") from None
+    try:
+        results = [EvalResult.from_dict(r) for r in doc["results"]]
+        floors = {
+            split: {c: float(v) for c, v in rows.get(FLOOR_ROW, {}).items()}
+            for split, rows in doc.get("floor", {}).get("splits", {}).items()
+        }
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise LnfError(
+            f"{path} is not the JSON of lnf evaluate --json (bad or missing {e})"
+        ) from None
+    return results, floors

@@ -207,3 +207,53 @@ def test_a_shipped_model_by_name_and_a_bad_name(
     code, out, err = run("evaluate", "nope", *args)
     assert code == 1 and err.count("\n") == 1
     assert "checkpoint nope: no such file, nor a shipped model" in err and "jsb-lstm" in err
+
+
+def test_from_json_prints_the_grid_of_earlier_evaluations(
+    checkpoints: dict, tmp_path: Path
+) -> None:
+    common = ["--samples", "2", "--elbo-samples", "1", "--no-progress", "--device", "cpu"]
+    data = ["--data-dir", str(checkpoints["data_dir"])]
+    for name in ("af-af", "lstm"):
+        code, _, err = run(
+            "evaluate", str(checkpoints[name]), *common, *data, "--json", str(tmp_path / name)
+        )
+        assert code == 0, err
+    together = tmp_path / "together.json"
+    code, out, err = run(
+        "evaluate", str(checkpoints["af-af"]), str(checkpoints["lstm"]), *common, *data,
+        "--json", str(together),
+    )  # fmt: skip
+    assert code == 0, err
+    # the two files give the grid and floor of one evaluation of both, number for number
+    merged = tmp_path / "merged.json"
+    code, out2, err = run(
+        "evaluate", "--from-json", str(tmp_path / "af-af"), "--from-json", str(tmp_path / "lstm"),
+        *data, "--json", str(merged),
+    )  # fmt: skip
+    assert code == 0, err
+    a, b = json.loads(together.read_text()), json.loads(merged.read_text())
+    assert a["grid"] == b["grid"] and a["floor"] == b["floor"] and a["results"] == b["results"]
+    assert "independent Bernoulli floor" in out2 and "IS-NLL on test" in out2
+    assert set(numbers(out2)) <= set(numbers(out))
+    # without the data the floors stored in the files are used
+    code, out3, err = run("evaluate", "--from-json", str(merged), "--data-dir", str(tmp_path))
+    assert code == 0, err
+    assert numbers(out3) == numbers(out2)
+
+
+def test_from_json_errors_are_one_line(checkpoints: dict, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"results": [{"checkpoint": "x"}]}')
+    cases = [
+        (["--from-json", str(bad)], "bad.json is not JSON"),
+        (["--from-json", str(wrong)], "wrong.json is not the JSON of lnf evaluate"),
+        (["--from-json", str(tmp_path / "none.json")], "cannot read"),
+        ([str(checkpoints["lstm"]), "--from-json", str(bad)], "not both"),
+    ]
+    for args, words in cases:
+        code, out, err = run("evaluate", *args)
+        assert code == 1 and out == "", err
+        assert err.count("\n") == 1 and words in err, err

@@ -37,3 +37,23 @@ def test_tables_and_json_carry_the_same_numbers() -> None:
     assert doc["results"][1]["splits"]["test"]["samples"] == "exact"
     assert doc["grid"]["splits"]["test"] == grid_rows([res, other])
     assert doc["reference"]["LNF AF/AF"]["JSB"] == 6.53
+
+
+def test_results_rebuild_from_their_json_exactly(tmp_path) -> None:
+    from lnfmusic.evaluate import read_results_json
+    from lnfmusic.evaluate.results import EvalResult, SplitResult
+
+    data, ckpt = make_data(LENGTHS), make_ckpt(LENGTHS)
+    res = evaluate(posterior_model(), ckpt, data, ["test", "valid"], num_samples=2, name="a.pt")
+    exact = evaluate(ExactModel(), ckpt, data, num_samples=2, name="b.pt")
+    for r in (res, exact):
+        assert EvalResult.from_dict(r.to_dict()) == r
+    path = tmp_path / "r.json"
+    path.write_text(results_json([res, exact], ["test", "valid"]))
+    assert read_results_json(path) == ([res, exact], {})
+    # JSON of an earlier version, without the sums that include -log p(T)
+    old = res.splits["test"].to_dict()
+    del old["sums_nats"]["nll_with_length"], old["sums_nats"]["neg_elbo_with_length"]
+    rebuilt = SplitResult.from_dict(old).metrics()
+    for key, value in res.splits["test"].metrics().items():
+        assert abs(rebuilt[key] - value) <= 1e-12 * abs(value), key
