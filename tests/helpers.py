@@ -368,3 +368,12 @@ def every_point(T: int, Fe: int, K: int) -> Tensor:
 
     grid = torch.tensor(list(itertools.product(range(K), repeat=T * Fe)))
     return torch.nn.functional.one_hot(grid.view(-1, T, Fe), K).double()
+
+
+def render(table) -> str:
+    """A rich table as the plain text a 200-column terminal shows."""
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    console.print(table)
+    return console.export_text()

@@ -6,10 +6,9 @@ import json
 import math
 
 import numpy as np
-from rich.console import Console
 
 from lnfmusic.evaluate import bernoulli_floor, floor_table, results_json
-from tests.helpers import LENGTHS, ExactModel, evaluate, make_ckpt, make_data
+from tests.helpers import LENGTHS, ExactModel, evaluate, make_ckpt, make_data, render
 
 
 def test_floor_matches_a_count_by_hand() -> None:
@@ -29,12 +28,6 @@ def test_a_model_that_knows_more_removes_a_share_of_the_floor() -> None:
     rolls = [(rng.random((5, 88)) < 0.1).astype(np.uint8) for _ in range(20)]
     assert bernoulli_floor(rolls, rolls) < bernoulli_floor(rolls[:1], rolls)  # fit < unfit
     assert bernoulli_floor(rolls, rolls) < 88 * math.log(2)  # beats a fair coin per key
-
-
-def render(table) -> str:
-    console = Console(record=True, width=200)
-    console.print(table)
-    return console.export_text()
 
 
 def test_floor_table_and_json_carry_the_per_frame_numbers() -> None:

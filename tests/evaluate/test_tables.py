@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-
 from lnfmusic.evaluate import grid_rows, grid_table, result_table, results_json
-from tests.helpers import LENGTHS, ExactModel, evaluate, make_ckpt, make_data, posterior_model
-
-
-def render(table) -> str:
-    console = Console(record=True, width=200)
-    console.print(table)
-    return console.export_text()
+from tests.helpers import (
+    LENGTHS,
+    ExactModel,
+    evaluate,
+    make_ckpt,
+    make_data,
+    posterior_model,
+    render,
+)
 
 
 def test_tables_and_json_carry_the_same_numbers() -> None:
