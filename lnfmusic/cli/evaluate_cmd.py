@@ -82,7 +82,7 @@ def evaluate(
     """
     from lnfmusic.checkpoint import load_model
     from lnfmusic.data.dataset import load_dataset
-    from lnfmusic.evaluate import evaluate_checkpoint, result_table
+    from lnfmusic.evaluate import evaluate_checkpoint, floors_by_column, result_table
     from lnfmusic.io.atomic import check_not_inputs, check_writable
     from lnfmusic.sample import resolve_checkpoint, shipped_models
 
@@ -149,26 +149,8 @@ def evaluate(
         )
     if skipped:
         stderr.print("skipped (dataset not present): " + ", ".join(skipped), soft_wrap=True)
-    floors = _floors(results, datasets, config.splits)
+    floors = floors_by_column(datasets.values(), config.splits)
     _write_grids(results, floors, config.splits, json_path, out, always=False)
-
-
-def _floors(results, datasets: dict, splits: tuple[str, ...]) -> dict[str, dict[str, float]]:
-    """``split -> grid column -> the independent-Bernoulli floor`` of the music datasets
-    in ``datasets`` that some result is on."""
-    from lnfmusic.evaluate import bernoulli_floor
-    from lnfmusic.evaluate.reference import DATASET_COLUMNS
-
-    return {
-        split: {
-            DATASET_COLUMNS.get(name, name): bernoulli_floor(
-                data.splits["train"], data.splits[split]
-            )
-            for name, data in datasets.items()
-            if data.kind == "music" and any(r.dataset == name for r in results)
-        }
-        for split in splits
-    }
 
 
 def _write_grids(results, floors, splits, json_path: Path | None, out, always: bool) -> None:
@@ -197,7 +179,7 @@ def _print_grids(
     """``--from-json``: the results of earlier ``--json`` files, their grids and floors
     (computed from the data where it is present, else as the files stored them)."""
     from lnfmusic.data.dataset import load_dataset
-    from lnfmusic.evaluate import read_results_json
+    from lnfmusic.evaluate import floors_by_column, read_results_json
     from lnfmusic.io.atomic import check_not_inputs, check_writable
 
     if json_path is not None:
@@ -209,16 +191,16 @@ def _print_grids(
         results += found
         for split, row in floors.items():
             stored.setdefault(split, {}).update(row)
-    datasets = {}
-    for name in dict.fromkeys(r.dataset for r in results if r.kind == "music"):
-        try:
-            datasets[name] = load_dataset(name, data_dir)
-        except LnfError:
-            pass  # not present here: the stored floor, if any
-    floors = _floors(results, datasets, splits)
-    for split in splits:
-        floors[split] = {**stored.get(split, {}), **floors[split]}
     missing = [s for s in splits if not any(s in r.splits for r in results)]
     if missing:
         raise LnfError(f"--from-json: no result in the files has the {missing[0]} split")
+    datasets = []
+    for name in dict.fromkeys(r.dataset for r in results if r.kind == "music"):
+        try:
+            datasets.append(load_dataset(name, data_dir))
+        except LnfError:
+            pass  # not present here: the stored floor, if any
+    floors = floors_by_column(datasets, splits)
+    for split in splits:
+        floors[split] = {**stored.get(split, {}), **floors[split]}
     _write_grids(results, floors, splits, json_path, out, always=True)

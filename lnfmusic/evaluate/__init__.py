@@ -7,7 +7,7 @@ normalisations, the paper's reference numbers, tables and JSON.
 music set).
 """
 
-from lnfmusic.evaluate.floor import bernoulli_floor
+from lnfmusic.evaluate.floor import bernoulli_floor, floors_by_column
 from lnfmusic.evaluate.reference import reference_table
 from lnfmusic.evaluate.results import EvalResult, SplitResult
 from lnfmusic.evaluate.runner import evaluate_checkpoint
@@ -26,6 +26,7 @@ __all__ = [
     "bernoulli_floor",
     "evaluate_checkpoint",
     "floor_table",
+    "floors_by_column",
     "grid_rows",
     "grid_table",
     "read_results_json",

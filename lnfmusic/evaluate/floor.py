@@ -5,9 +5,12 @@ than the raw nats (the sets differ in how many notes sound per step)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from lnfmusic.data.dataset import SequenceDataset
+from lnfmusic.evaluate.reference import DATASET_COLUMNS
 
 
 def bernoulli_floor(train: Sequence[np.ndarray], test: Sequence[np.ndarray]) -> float:
@@ -28,3 +31,18 @@ def bernoulli_floor(train: Sequence[np.ndarray], test: Sequence[np.ndarray]) -> 
         total -= float((r @ log_on + (1 - r) @ log_off).sum())
         frames += len(r)
     return total / frames
+
+
+def floors_by_column(
+    datasets: Iterable[SequenceDataset], splits: Iterable[str]
+) -> dict[str, dict[str, float]]:
+    """``split -> grid column -> floor`` of the music sets among ``datasets`` (the grid's
+    column name, :data:`~lnfmusic.evaluate.reference.DATASET_COLUMNS`, or the set's own)."""
+    music = [d for d in datasets if d.kind == "music"]
+    return {
+        split: {
+            DATASET_COLUMNS.get(d.name, d.name): bernoulli_floor(d.splits["train"], d.splits[split])
+            for d in music
+        }
+        for split in splits
+    }
