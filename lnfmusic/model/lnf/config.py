@@ -11,6 +11,7 @@ from lnfmusic.model.config import MAX_FLOW_LAYERS, MAX_LSTM_LAYERS, MAX_WIDTH, M
 from lnfmusic.options import option
 
 EMISSIONS = ("independent", "made")
+EMISSION_FEATURES = ("tanh", "linear")
 
 
 @dataclass
@@ -48,6 +49,12 @@ class LNFConfig(ModelConfig):
     emission_hidden: int = option(
         256, "width of the made emission's hidden layer", ge=1, le=MAX_WIDTH
     )
+    emission_feature: str = option(
+        "tanh",
+        "the emission's per-step feature before the tied output layer: tanh (bounded), or "
+        "linear (as the LNF reference code; learns much faster early on)",
+        choices=EMISSION_FEATURES,
+    )
 
     @property
     def name(self) -> str:
@@ -65,7 +72,10 @@ class LNFConfig(ModelConfig):
             self.flow_layers = 3
 
     def variant(self) -> str:
-        return "" if self.emission == "independent" else f"{self.emission} emission"
+        parts = [f"{self.emission} emission"] if self.emission != "independent" else []
+        if self.emission_feature != "tanh":
+            parts.append(f"{self.emission_feature} feature")
+        return ", ".join(parts)
 
     def check(self) -> None:
         if self.emission == "made" and self.data_kind != "music":

@@ -36,7 +36,8 @@ from lnfmusic.nn.sequence import reverse_padded
 class Emission(nn.Module):
     """``forward(z (B, T, H), lengths (B,)) -> logits (B, T, output_dim)``.
 
-    ``logits_t = tanh(W [u_t; f_{t-1}; b_{t+1}]) @ E^T + bias`` with ``u_t`` the projected
+    ``logits_t = g(W [u_t; f_{t-1}; b_{t+1}]) @ E^T + bias`` with ``g`` tanh or (with
+    ``emission_feature = "linear"``, as the LNF reference code) the identity, ``u_t`` the projected
     ``z_t`` plus the position embedding of (t, T), ``f`` the forward LSTM stack over ``u``,
     ``b`` the backward stack (zero before the first and after the last real step) and ``E``
     the tied embedding ``(output_dim, embed_dim)``. Padded steps never reach real ones (both
@@ -58,6 +59,9 @@ class Emission(nn.Module):
         )
         self.hidden_size = cfg.hidden_size
         self.feature = nn.Linear(cfg.embed_dim + 2 * cfg.hidden_size, cfg.embed_dim)
+        # tanh bounds every logit by the row norms of the tied embedding, which start small:
+        # the linear feature learns far faster early on (results/reference_code_jsb.md)
+        self.bounded = cfg.emission_feature == "tanh"
         self.bias = nn.Parameter(torch.zeros(cfg.output_dim))
         self.kind = cfg.data_kind
         self.notes = (
@@ -116,5 +120,5 @@ class Emission(nn.Module):
         # the backward state "after" the last real step is the zero initial state
         last = torch.arange(T, device=z.device)[None, :] >= lengths.to(z.device)[:, None] - 1
         after = after.masked_fill(last[..., None], 0.0)
-        feat = torch.tanh(self.feature(torch.cat([u, before, after], dim=-1)))
-        return self.drop(feat)
+        feat = self.feature(torch.cat([u, before, after], dim=-1))
+        return self.drop(torch.tanh(feat) if self.bounded else feat)

@@ -12,8 +12,9 @@ from tests.helpers import tiny_config
 pytestmark = pytest.mark.usefixtures("float64")
 
 
-def make_emission(kind: str = "music") -> Emission:
+def make_emission(kind: str = "music", feature: str = "tanh") -> Emission:
     cfg = tiny_config(kind=kind)
+    cfg.emission_feature = feature
     weight = nn.Parameter(torch.randn(cfg.output_dim, cfg.embed_dim))
     return Emission(cfg, weight).eval()
 
@@ -36,10 +37,11 @@ def test_logits_at_t_depend_on_every_step() -> None:
     assert torch.all(J > 0)
 
 
-def test_z_t_reaches_step_t_only_through_the_direct_path() -> None:
+@pytest.mark.parametrize("feature", ["tanh", "linear"])
+def test_z_t_reaches_step_t_only_through_the_direct_path(feature: str) -> None:
     """With the direct path cut, step t sees z_{<t} (forward state at t-1) and z_{>t}
     (backward state at t+1) but not z_t: the two directions are shifted correctly."""
-    em = make_emission("text")
+    em = make_emission("text", feature)
     E = em.inp.out_features
     with torch.no_grad():
         em.feature.weight[:, :E] = 0.0
@@ -50,9 +52,10 @@ def test_z_t_reaches_step_t_only_through_the_direct_path() -> None:
     assert torch.all(J[~eye] > 0)
 
 
-def test_forward_state_has_not_read_z_t() -> None:
+@pytest.mark.parametrize("feature", ["tanh", "linear"])
+def test_forward_state_has_not_read_z_t(feature: str) -> None:
     """Cutting the backward half too: step t depends on z_{<t} only (strictly causal)."""
-    em = make_emission("text")
+    em = make_emission("text", feature)
     E, Hs = em.inp.out_features, em.hidden_size
     with torch.no_grad():
         em.feature.weight[:, :E] = 0.0
@@ -73,8 +76,9 @@ def test_output_weights_are_the_tied_embedding() -> None:
     assert em.embedding.grad is not None and em.embedding.grad.abs().sum() > 0
 
 
-def test_padding_does_not_change_real_steps() -> None:
-    em = make_emission()
+@pytest.mark.parametrize("feature", ["tanh", "linear"])
+def test_padding_does_not_change_real_steps(feature: str) -> None:
+    em = make_emission(feature=feature)
     z = torch.randn(2, 8, em.inp.in_features)
     lengths = torch.tensor([8, 5])
     both = em(z, lengths)
@@ -82,6 +86,33 @@ def test_padding_does_not_change_real_steps() -> None:
     z_noisy[1, 5:] = 100.0  # junk on the padding
     torch.testing.assert_close(em(z_noisy, lengths)[1, :5], both[1, :5])
     torch.testing.assert_close(em(z[1:, :5], lengths[1:])[0], both[1, :5])
+
+
+def test_the_tanh_feature_bounds_each_logit_and_the_linear_one_does_not() -> None:
+    """tanh: |logit_k - bias_k| <= ||E_k||_1, however large the feature's pre-activation;
+    linear: the logits scale with it (the reference code's head)."""
+    z, lengths = torch.randn(2, 4, tiny_config().latent_dim), torch.tensor([4, 3])
+    for feature in ("tanh", "linear"):
+        em = make_emission("text", feature)
+        with torch.no_grad():
+            em.feature.weight.mul_(1000.0)
+        logits = em(z, lengths) - em.bias
+        bound = em.embedding.abs().sum(1)
+        inside = bool(torch.all(logits.abs() <= bound + 1e-9))
+        assert inside == (feature == "tanh"), feature
+
+
+def test_old_configs_load_with_the_tanh_feature() -> None:
+    from lnfmusic.config import RunConfig, preset
+
+    d = preset("tiny", "music", "af-scf").to_dict()
+    del d["model"]["emission_feature"]  # written before the option
+    assert RunConfig.from_dict(d).model.emission_feature == "tanh"
+    cfg = tiny_config()
+    cfg.emission_feature = "linear"
+    assert cfg.variant() == "linear feature"
+    cfg.emission = "made"
+    assert cfg.variant() == "made emission, linear feature"
 
 
 # ----------------------------------------------------------------------------------------
