@@ -111,6 +111,8 @@ MUSIC_MODELS = [
     ("jsb-af-scf-small.pt", "jsb"),
     ("jsb-af-af-small.pt", "jsb"),
     ("nottingham.pt", "nottingham"),
+    ("piano-midi.pt", "piano-midi"),
+    ("musedata.pt", "musedata"),
 ]
 
 
