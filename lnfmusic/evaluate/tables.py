@@ -64,6 +64,12 @@ def result_table(result: EvalResult) -> Table:
     return table
 
 
+def _in_paper_order(columns: set[str]) -> list[str]:
+    """Grid columns in the paper's order, any others after them in name order."""
+    known = [c for c in DATASET_COLUMNS.values() if c in columns]
+    return known + sorted(columns - set(known))
+
+
 def grid_rows(
     results: Sequence[EvalResult], split: str = "test", metric: str = "nll_paper"
 ) -> dict[str, dict[str, float]]:
@@ -87,8 +93,7 @@ def grid_table(
     """The layout of the paper's Table 3: rows = models, columns = datasets; the paper's
     rows first (dim), ours below; paper-comparable IS-NLL on ``split``."""
     ours = grid_rows(results, split)
-    columns = [c for c in DATASET_COLUMNS.values() if any(c in row for row in ours.values())]
-    columns += sorted({c for row in ours.values() for c in row} - set(columns))
+    columns = _in_paper_order({c for row in ours.values() for c in row})
     caption = "paper-comparable normalisation; music nats/step, text bits/char"
     if with_reference:
         caption += "; the paper's rows are test-set numbers"
@@ -124,8 +129,7 @@ def floor_table(
         for label, row in grid_rows(results, split, "nll_frame").items()
         if any(c in floors for c in row)
     }
-    columns = [c for c in DATASET_COLUMNS.values() if c in floors]
-    columns += sorted(set(floors) - set(columns))
+    columns = _in_paper_order(set(floors))
     table = Table(
         title=f"Per-frame IS-NLL on {split} against the independent-Bernoulli floor",
         caption=(
