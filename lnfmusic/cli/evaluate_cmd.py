@@ -177,9 +177,10 @@ def _print_grids(
     out,
 ) -> None:
     """``--from-json``: the results of earlier ``--json`` files, their grids and floors
-    (computed from the data where it is present, else as the files stored them)."""
+    (as the files stored them, else computed from the data where it is present)."""
     from lnfmusic.data.dataset import load_dataset
     from lnfmusic.evaluate import floors_by_column, read_results_json
+    from lnfmusic.evaluate.reference import DATASET_COLUMNS
     from lnfmusic.io.atomic import check_not_inputs, check_writable
 
     if json_path is not None:
@@ -196,6 +197,9 @@ def _print_grids(
         raise LnfError(f"--from-json: no result in the files has the {missing[0]} split")
     datasets = []
     for name in dict.fromkeys(r.dataset for r in results if r.kind == "music"):
+        column = DATASET_COLUMNS.get(name, name)
+        if all(column in stored.get(split, {}) for split in splits):
+            continue  # the files have its floors: no need to read the data
         try:
             datasets.append(load_dataset(name, data_dir))
         except LnfError:

@@ -43,3 +43,5 @@ def test_floor_table_and_json_carry_the_per_frame_numbers() -> None:
     assert doc["floor"]["splits"]["test"]["independent Bernoulli floor"] == {"JSB": frame * 2}
     assert doc["floor"]["splits"]["test"][res.label] == {"JSB": frame}
     assert "floor" not in json.loads(results_json([res], "test"))
+    # text models only: floors_by_column gives empty rows, and the JSON has no floor section
+    assert "floor" not in json.loads(results_json([res], "test", {"test": {}}))
