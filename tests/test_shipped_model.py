@@ -97,13 +97,21 @@ def test_text_sample_works_without_data_or_a_checkpoint(
 
 
 @pytest.mark.slow
-def test_default_text_model_evaluates_to_its_card_numbers(data_dir: Path) -> None:
+@pytest.mark.parametrize("name", ["default-text.pt", "ptb-lstm.pt"])
+def test_text_models_evaluate_to_their_card_numbers(name: str, data_dir: Path) -> None:
+    """The card's row of ``name``: test (paper-comparable, per character), valid."""
     card = (MODELS / "README.md").read_text(encoding="utf-8")
-    bundle = load_model(TEXT_DEFAULT)
-    result = evaluate_checkpoint(bundle, load_dataset("ptb", data_dir), EvalConfig())
-    metrics = result.splits["test"].metrics()
-    for key in ("nll_paper", "nll_frame"):
-        assert f"{metrics[key]:.3f}" in card, (key, metrics[key])
+    row = next(  # the metrics row (the file table's row starts with the model's name)
+        line
+        for line in card.splitlines()
+        if line.startswith(f"| `{name}` | ") and line.split("|")[2].strip()[:1].isdigit()
+    )
+    bundle = load_model(MODELS / name)
+    config = EvalConfig(splits=("test", "valid"))
+    result = evaluate_checkpoint(bundle, load_dataset("ptb", data_dir), config)
+    test, valid = result.splits["test"].metrics(), result.splits["valid"].metrics()
+    for value in (test["nll_paper"], test["nll_frame"], valid["nll_paper"]):
+        assert f" {value:.3f} " in row, (value, row)
 
 
 MUSIC_MODELS = [
