@@ -15,18 +15,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import platform
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from timing import emit, mean_seconds, report_head
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from lnfmusic.device import describe_device, synchronize
-from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.nn.sequence import run_bilstm
 
 
@@ -52,17 +49,7 @@ def time_pass(
         lstm.zero_grad(set_to_none=True)
         run(lstm, x, lengths).square().sum().backward()
 
-    synchronize(device)
-    t0 = time.perf_counter()
-    once()
-    synchronize(device)
-    first = time.perf_counter() - t0
-    reps = max(1, min(max_reps, int(seconds / max(first, 1e-6))))
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        once()
-    synchronize(device)
-    return (time.perf_counter() - t0) / reps
+    return mean_seconds(once, device, seconds, max_reps)[0]
 
 
 def spread_lengths(B: int, T: int) -> Tensor:
@@ -118,10 +105,7 @@ def main(argv: list[str] | None = None) -> None:
         [
             "# Bidirectional LSTM on unequal lengths: packed against unpacked (`run_bilstm`)",
             "",
-            f"- command: `python {' '.join(['benchmarks/bench_bilstm.py', *sys.argv[1:]])}`",
-            f"- date: {started:%Y-%m-%d %H:%M %Z}",
-            f"- device: {describe_device(device)}",
-            f"- torch {torch.__version__}, Python {platform.python_version()}",
+            *report_head("bench_bilstm.py", started, device),
             f"- one pass = forward + backward of a {args.layers}-layer bidirectional LSTM"
             f" ({args.input} -> {args.hidden} per direction), batch {args.batch}, lengths"
             " spread evenly from T/4 to T; outputs checked equal first",
@@ -132,9 +116,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ]
     )
-    print(report)
-    if args.out is not None:
-        write_text_atomic(args.out, report)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":

@@ -14,18 +14,15 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import platform
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from timing import emit, mean_seconds, report_head
 
 from lnfmusic.config import model_names, preset
 from lnfmusic.data.batching import make_batch
-from lnfmusic.device import describe_device, synchronize
-from lnfmusic.io.atomic import write_text_atomic
 from lnfmusic.model.config import ModelConfig
 from lnfmusic.model.registry import build_model
 
@@ -58,17 +55,7 @@ def time_steps(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         opt.step()
 
-    synchronize(device)
-    t0 = time.perf_counter()
-    step()
-    synchronize(device)
-    first = time.perf_counter() - t0
-    reps = max(1, min(max_reps, int(seconds / max(first, 1e-6))))
-    t0 = time.perf_counter()
-    for _ in range(reps):
-        step()
-    synchronize(device)
-    return (time.perf_counter() - t0) / reps, first
+    return mean_seconds(step, device, seconds, max_reps)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -124,10 +111,7 @@ def main(argv: list[str] | None = None) -> None:
         [
             "# Training throughput (sequence steps per second, higher is better)",
             "",
-            f"- command: `python {' '.join(['benchmarks/bench_train.py', *sys.argv[1:]])}`",
-            f"- date: {started:%Y-%m-%d %H:%M %Z}",
-            f"- device: {describe_device(device)}",
-            f"- torch {torch.__version__}, Python {platform.python_version()}",
+            *report_head("bench_train.py", started, device),
             "- one step = forward (1 ELBO sample) + backward + clip 0.25 + Adam; random weights,"
             " synthetic 5%-density rolls of equal length",
             "",
@@ -139,9 +123,7 @@ def main(argv: list[str] | None = None) -> None:
             "",
         ]
     )
-    print(report)
-    if args.out is not None:
-        write_text_atomic(args.out, report)
+    emit(report, args.out)
 
 
 if __name__ == "__main__":
