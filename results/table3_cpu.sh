@@ -18,6 +18,8 @@ lnf evaluate --json table3_cpu.json \
     --from-json table3_cpu/eval_muse_made.json \
     --from-json table3_cpu/eval_muse_lstm.json \
     --from-json table3_cpu/eval_ptb_af_scf.json \
+    --from-json table3_cpu/eval_nott_iaf.json \
+    --from-json table3_cpu/eval_ptb_iaf.json \
     --from-json table3_cpu/eval_ptb_lstm8.json \
     --from-json table3_cpu/eval_default_text.json \
     > table3_cpu.txt
