@@ -10,7 +10,7 @@ lnf evaluate --json table3_cpu.json \
     --from-json jsb_made_emission/eval_af-scf-made-d3.json \
     --from-json jsb_made_emission/eval_af-af-made-small.json \
     --from-json jsb_made_emission/eval_iaf-scf-made-d3.json \
-    --from-json nottingham_made_cpu/eval_nott-af-scf-made.json \
+    --from-json table3_cpu/eval_nott_120.json \
     --from-json nottingham_made_cpu/eval_nott-af-scf-indep.json \
     --from-json nottingham_made_cpu/eval_nott-lstm.json \
     --from-json table3_cpu/eval_piano_made.json \
