@@ -13,7 +13,7 @@ lnf evaluate --json table3_cpu.json \
     --from-json table3_cpu/eval_nott_120.json \
     --from-json nottingham_made_cpu/eval_nott-af-scf-indep.json \
     --from-json nottingham_made_cpu/eval_nott-lstm.json \
-    --from-json table3_cpu/eval_piano_made.json \
+    --from-json table3_cpu/eval_piano_d5.json \
     --from-json table3_cpu/eval_piano_lstm.json \
     --from-json table3_cpu/eval_muse_made.json \
     --from-json table3_cpu/eval_muse_lstm.json \
