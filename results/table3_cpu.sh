@@ -19,6 +19,7 @@ lnf evaluate --json table3_cpu.json \
     --from-json table3_cpu/eval_muse_lstm.json \
     --from-json table3_cpu/eval_ptb_af_scf.json \
     --from-json table3_cpu/eval_nott_iaf.json \
+    --from-json table3_cpu/eval_nott_af_af.json \
     --from-json table3_cpu/eval_ptb_iaf.json \
     --from-json table3_cpu/eval_ptb_lstm8.json \
     --from-json table3_cpu/eval_default_text.json \
