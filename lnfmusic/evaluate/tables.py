@@ -167,13 +167,13 @@ def results_json(
         "grid": {"normalisation": "paper", "splits": {s: grid_rows(results, s) for s in splits}},
         "reference": reference_table(),
     }
-    if floors and any(floors.get(s) for s in splits):
+    floors = floors or {}
+    with_floor = [s for s in splits if floors.get(s)]  # none for text-only results
+    if with_floor:
         doc["floor"] = {
             "normalisation": "per-frame",
             "splits": {
-                s: {FLOOR_ROW: floors[s], **grid_rows(results, s, "nll_frame")}
-                for s in splits
-                if floors.get(s)
+                s: {FLOOR_ROW: floors[s], **grid_rows(results, s, "nll_frame")} for s in with_floor
             },
         }
     return json.dumps(doc, indent=2, allow_nan=True) + "\n"
